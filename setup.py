@@ -1,0 +1,42 @@
+"""Packaging for vall_e: neural-codec language-model text-to-speech.
+
+torch is pinned exactly: a looser range pulls a multi-GB CUDA build on CPU machines.
+"""
+from setuptools import find_packages, setup
+
+CORE = [
+    "torch==2.13.0",
+    "transformers>=4.46,<=5.17",  # unsloth caps transformers at 5.17
+    "lightning>=2.4",
+    "peft>=0.13",
+    "snac>=1.2",
+    "phonemizer>=3.2",
+    "espeakng-loader>=0.2",  # bundles libespeak-ng and its data: no apt step
+    "wandb>=0.18",
+    "soundfile>=0.12",
+    "safetensors>=0.4",
+    "pyyaml>=6",
+    "numpy>=1.24",
+    "scipy>=1.10",
+    "tqdm>=4.60",
+]
+
+EXTRAS = {
+    "dev": ["pytest>=8", "pytest-timeout>=2", "hypothesis>=6"],
+    # Filled by later issues; kept so that `pip install -e .[train,eval,data,gpu]` is stable.
+    "train": [],
+    "eval": [],
+    "data": [],
+    "gpu": [],
+}
+
+setup(
+    name="vall_e",
+    version="0.1.0",
+    description="VALL-E style AR+NAR and LLM text-to-speech over neural audio codecs",
+    packages=find_packages(include=["vall_e", "vall_e.*"]),
+    package_data={"vall_e": ["assets/**/*"]},
+    python_requires=">=3.10",
+    install_requires=CORE,
+    extras_require=EXTRAS,
+)

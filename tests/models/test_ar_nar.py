@@ -1,0 +1,107 @@
+import torch
+
+from vall_e.config import ModelConfig
+from vall_e.inference.ar_nar_decode import generate_ar, generate_nar, generate_stt
+from vall_e.models.ar_nar import ARNARModel
+from vall_e.models.layers import KVCache
+from vall_e.sampling import SamplingParams, TokenSampler
+
+K, CODEBOOK, VOCAB = 3, 16, 12
+GREEDY = TokenSampler(SamplingParams(ar_temp=0.0, nar_temp=0.0), "ar")
+
+
+def tiny_model(seed=0, tasks=("tts", "stt")):
+    torch.manual_seed(seed)
+    config = ModelConfig(d_model=32, n_layers=2, n_heads=2, ffn_mult=2.0, dropout=0.0, tasks=list(tasks))
+    return ARNARModel(config, VOCAB, K, CODEBOOK)
+
+
+def batch(seed=1):
+    g = torch.Generator().manual_seed(seed)
+    text = [torch.randint(4, VOCAB, (n,), generator=g) for n in (6, 4)]
+    prompts = [torch.randint(0, CODEBOOK, (K, n), generator=g) for n in (5, 3)]
+    responses = [torch.randint(0, CODEBOOK, (K, n), generator=g) for n in (7, 9)]
+    return text, prompts, responses
+
+
+def test_losses_are_finite_and_have_gradients():
+    model = tiny_model()
+    text, prompts, responses = batch()
+    total = model.ar_loss(text, prompts, responses)[0] + model.nar_loss(text, prompts, responses, [1, 2])[0]
+    total = total + model.stt_loss(responses, text)[0]
+    total.backward()
+    assert torch.isfinite(total)
+    assert model.heads[2].weight.grad is not None and model.stt_head.weight.grad is not None
+
+
+def test_cached_decoding_matches_a_full_forward_pass():
+    model = tiny_model().eval()
+    text, prompts, _ = batch()
+    (tokens,), _ = generate_ar(model, text[:1], prompts[:1], GREEDY, max_steps=12)
+    # recompute greedy choices with one uncached pass over the whole sequence
+    with torch.no_grad():
+        seq = torch.cat([model.tts_prefix(0, text[0], prompts[0]), model.code_embeddings[0](tokens.clone())])[None]
+        n = seq.shape[1]
+        hidden = model.hidden_states(seq, torch.arange(n)[None], torch.ones(1, n, dtype=torch.bool), causal=True)
+    prefix_len = n - tokens.numel()
+    full = model.level_logits(hidden[0, prefix_len - 1 : -1], 0).argmax(-1)
+    assert torch.equal(full, tokens)
+
+
+def test_batched_ar_equals_one_by_one_under_greedy():
+    model = tiny_model().eval()
+    text, prompts, _ = batch()
+    together, _ = generate_ar(model, text, prompts, GREEDY, max_steps=15)
+    for i in range(2):
+        (alone,), _ = generate_ar(model, text[i : i + 1], prompts[i : i + 1], GREEDY, max_steps=15)
+        assert torch.equal(alone, together[i])
+
+
+def test_max_steps_always_ends_generation():
+    model = tiny_model().eval()
+    with torch.no_grad():  # make STOP impossible: the guard must end the loop
+        model.heads[0].weight[model.stop_token] = 0
+        model.heads[0].weight[0] = 5 * model.heads[0].weight[0].sign()
+    text, prompts, _ = batch()
+    (tokens,), (stopped,) = generate_ar(model, text[:1], prompts[:1], GREEDY, max_steps=7)
+    assert tokens.numel() == 7 and stopped is False
+
+
+def test_nar_fills_every_level_in_range():
+    model = tiny_model().eval()
+    text, prompts, responses = batch()
+    codes = generate_nar(model, text, prompts, [r[0] for r in responses], GREEDY)
+    for c, r in zip(codes, responses):
+        assert c.shape == (K, r.shape[1]) and torch.equal(c[0], r[0])
+        assert int(c.max()) < CODEBOOK and int(c.min()) >= 0
+
+
+def test_stt_returns_phoneme_ids_without_specials():
+    model = tiny_model().eval()
+    _, _, responses = batch()
+    (ids,) = generate_stt(model, responses[:1], bos_id=2, eos_id=3, sampler=GREEDY, max_steps=10)
+    assert ids.numel() <= 10 and not bool((ids == 3).any())
+
+
+def test_training_steps_reduce_the_loss():
+    model = tiny_model()
+    text, prompts, responses = batch()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(30):
+        loss = model.ar_loss(text, prompts, responses)[0] + model.nar_loss(text, prompts, responses, [1, 2])[0]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_kv_cache_grows_and_truncates():
+    cache = KVCache(1)
+    layer = cache.layers[0]
+    for _ in range(100):
+        k, v = layer.append(torch.ones(1, 2, 1, 4), torch.ones(1, 2, 1, 4))
+    assert k.shape[2] == 100 and layer.keys.shape[2] >= 100
+    layer.truncate(10)
+    assert layer.append(torch.zeros(1, 2, 1, 4), torch.zeros(1, 2, 1, 4))[0].shape[2] == 11

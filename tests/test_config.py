@@ -1,0 +1,69 @@
+from pathlib import Path
+
+import pytest
+
+from vall_e.config import Config, load_config
+from vall_e.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+YAMLS = sorted(p for d in ("configs", "recipes") for p in (REPO / d).rglob("*.yaml"))
+
+
+def test_repository_has_yaml_files():
+    assert any(p.name == "tiny.yaml" for p in YAMLS)
+
+
+@pytest.mark.parametrize("path", YAMLS, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_yaml_in_the_repository_loads(path):
+    config = Config.from_yaml(path)
+    assert config.model.d_model % config.model.n_heads == 0
+
+
+def test_unknown_key_lists_valid_keys(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train:\n  lerning_rate: 0.1\n")
+    with pytest.raises(ConfigError) as err:
+        Config.from_yaml(bad)
+    message = str(err.value)
+    assert "lerning_rate" in message and "learning_rate" in message and "\n" not in message
+
+
+def test_unknown_section_is_refused():
+    with pytest.raises(ConfigError, match="valid keys"):
+        Config.from_dict({"trainer": {}})
+
+
+def test_wrong_type_is_refused():
+    with pytest.raises(ConfigError, match="max_steps"):
+        Config.from_dict({"train": {"max_steps": "many"}})
+    with pytest.raises(ConfigError, match="expected an integer"):
+        Config.from_dict({"train": {"max_steps": True}})
+
+
+def test_int_widens_to_float_and_optional_accepts_none():
+    config = Config.from_dict({"train": {"learning_rate": 1}, "codec": {"path": None}})
+    assert config.train.learning_rate == 1.0 and isinstance(config.train.learning_rate, float)
+
+
+def test_semantic_checks():
+    with pytest.raises(ConfigError, match="divisible"):
+        Config.from_dict({"model": {"d_model": 30, "n_heads": 4}})
+    with pytest.raises(ConfigError, match="tasks"):
+        Config.from_dict({"model": {"tasks": ["asr"]}})
+    with pytest.raises(ConfigError, match="precision"):
+        Config.from_dict({"train": {"precision": "fp8"}})
+
+
+def test_missing_and_invalid_yaml_files(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        Config.from_yaml(tmp_path / "nope.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("model: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        Config.from_yaml(broken)
+
+
+def test_round_trip_through_yaml(tmp_path):
+    config = load_config(REPO / "configs" / "tiny.yaml")
+    config.save_yaml(tmp_path / "c.yaml")
+    assert Config.from_yaml(tmp_path / "c.yaml") == config

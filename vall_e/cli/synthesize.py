@@ -1,0 +1,93 @@
+"""`python -m vall_e TEXT REFERENCE OUT [flags]`: synthesize speech, or transcribe with --task stt.
+
+The model is a checkpoint directory (--model) or the ``latest`` checkpoint of the run a
+training YAML describes (--yaml). Flags left unset take the checkpoint's inference defaults.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from vall_e.errors import ConfigError, VallEError
+
+DESCRIPTION = "Synthesize TEXT in the voice of REFERENCE (a wav) into OUT, or transcribe (--task stt)."
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m vall_e", description=DESCRIPTION)
+    p.add_argument("text", help="text to speak (for --task stt: ignored, pass '')")
+    p.add_argument("reference", help="reference recording whose voice is cloned (any format soundfile reads)")
+    p.add_argument("out", nargs="?", help="output wav path (required for --task tts)")
+    src = p.add_argument_group("model")
+    src.add_argument("--model", help="checkpoint directory (config.json + model.safetensors + vocab.json)")
+    src.add_argument("--yaml", help="training YAML; uses <train.output_dir>/latest")
+    src.add_argument("--codec-path", help="codec weights directory, overriding the one the checkpoint names")
+    src.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N")
+    task = p.add_argument_group("task")
+    task.add_argument("--task", choices=["tts", "stt"], default="tts",
+                      help="tts: text -> speech (default); stt: REFERENCE -> IPA phonemes printed on stdout")
+    task.add_argument("--language", help="espeak language code for phonemizing TEXT (e.g. en-us, en-gb, fr-fr)")
+    task.add_argument("--max-ar-steps", type=int, help="hard cap on AR steps (frames of level 0); generation always ends")
+    task.add_argument("--input-prompt-length", type=float,
+                      help="seconds of the reference kept as the acoustic prompt (default from the checkpoint, 6)")
+    samp = p.add_argument_group("sampling")
+    samp.add_argument("--ar-temp", type=float, default=1.0, help="AR sampling temperature; 0 = greedy (default 1.0)")
+    samp.add_argument("--nar-temp", type=float, default=0.0, help="NAR sampling temperature; 0 = greedy (default 0)")
+    samp.add_argument("--seed", type=int, help="random seed: the same seed gives the same output")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors (and the stt transcript)")
+    return p
+
+
+def model_directory(args: argparse.Namespace) -> Path:
+    if args.model and args.yaml:
+        raise ConfigError("pass either --model or --yaml, not both")
+    if args.model:
+        return Path(args.model)
+    if args.yaml:
+        from vall_e.config import Config
+
+        return Path(Config.from_yaml(args.yaml).train.output_dir) / "latest"
+    raise ConfigError(
+        "no model given: pass --model DIR (a checkpoint directory) or --yaml CFG; "
+        "an embedded default model is not shipped yet"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from dataclasses import replace
+
+    from vall_e.audio import save_audio
+    from vall_e.inference.engine import ARNAREngine
+    from vall_e.sampling import SamplingParams
+
+    if args.task == "tts" and not args.out:
+        raise ConfigError("OUT is missing: give the path of the wav to write")
+    params = SamplingParams(ar_temp=args.ar_temp, nar_temp=args.nar_temp, seed=args.seed).validate()
+    try:
+        engine = ARNAREngine.from_checkpoint(model_directory(args), args.device or "auto", args.codec_path)
+    except ValueError as exc:  # e.g. a CUDA device on a CPU machine
+        if isinstance(exc, VallEError):
+            raise
+        raise ConfigError(str(exc)) from None
+    overrides = {k: v for k, v in {
+        "language": args.language, "max_ar_steps": args.max_ar_steps,
+        "input_prompt_length": args.input_prompt_length}.items() if v is not None}
+    if overrides.get("max_ar_steps", 1) <= 0:
+        raise ConfigError("--max-ar-steps must be positive")
+    if overrides.get("input_prompt_length", 1) <= 0:
+        raise ConfigError("--input-prompt-length must be positive (seconds)")
+    settings = replace(engine.defaults, **overrides)
+    if args.task == "stt":
+        print(engine.stt(args.reference, params, max_steps=settings.max_ar_steps))
+        return 0
+    result = engine.tts(args.text, args.reference, params, settings)
+    save_audio(args.out, result.audio, result.sample_rate)
+    if not args.quiet:
+        seconds = result.audio.numel() / result.sample_rate
+        total = sum(result.seconds.values())
+        note = "" if result.stopped else f" (cut off at --max-ar-steps {settings.max_ar_steps})"
+        print(f"wrote {args.out}: {seconds:.2f} s of audio, {result.ar_steps} AR steps{note}, "
+              f"{total:.2f} s wall, RTF {total / max(seconds, 1e-9):.2f}", file=sys.stderr)
+    return 0

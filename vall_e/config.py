@@ -1,0 +1,202 @@
+"""Configuration dataclasses and strict YAML loading.
+
+One YAML file describes an experiment: ``model``, ``codec``, ``data``, ``train`` and
+``inference`` sections, each a dataclass below. Loading is strict: an unknown or mistyped key
+is a ``ConfigError`` that lists the valid keys, and a value of the wrong type is refused
+before any work starts. Nothing here reads argv or the environment.
+"""
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+from vall_e.errors import ConfigError
+
+
+@dataclass
+class ModelConfig:
+    """The AR+NAR transformer. One shared network serves the AR, every NAR level and STT."""
+
+    family: str = "ar_nar"
+    d_model: int = 256
+    n_layers: int = 6
+    n_heads: int = 4
+    ffn_mult: float = 4.0
+    dropout: float = 0.1
+    tasks: list = field(default_factory=lambda: ["tts"])  # subset of ["tts", "stt"]
+
+    def validate(self) -> None:
+        if self.family != "ar_nar":
+            raise ConfigError(f"model.family '{self.family}' is not supported; use 'ar_nar'")
+        if self.d_model % self.n_heads:
+            raise ConfigError(
+                f"model.d_model ({self.d_model}) must be divisible by model.n_heads ({self.n_heads})"
+            )
+        if (self.d_model // self.n_heads) % 2:
+            raise ConfigError("model.d_model / model.n_heads must be even (rotary embeddings)")
+        bad = [t for t in self.tasks if t not in ("tts", "stt")]
+        if bad or not self.tasks:
+            raise ConfigError(f"model.tasks {self.tasks} invalid; choose from ['tts', 'stt']")
+
+
+@dataclass
+class CodecConfig:
+    """Which audio codec turns waveforms into codes, and where its weights live."""
+
+    name: str = "encodec"
+    path: Optional[str] = None  # local weights directory, or a hub id when allow_download
+    n_levels: int = 8
+    allow_download: bool = False
+
+
+@dataclass
+class DataConfig:
+    """Data preparation and the training dataset."""
+
+    path: Optional[str] = None  # directory of prepared shards (output of `vall_e.data prepare`)
+    language: str = "en-us"
+    shard_size: int = 128
+    min_seconds: float = 0.3
+    max_seconds: float = 20.0
+    prompt_seconds: float = 3.0  # longest acoustic prompt used in training
+    val_fraction: float = 0.05
+    stt_probability: float = 0.25  # share of batches that train STT when model.tasks has it
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation and bookkeeping for `python -m vall_e.train`."""
+
+    output_dir: str = "runs/default"
+    max_steps: int = 1000
+    batch_size: int = 8
+    learning_rate: float = 3e-4
+    weight_decay: float = 0.01
+    warmup_steps: int = 100
+    grad_clip: float = 1.0
+    precision: str = "32-true"  # or "bf16-mixed"
+    val_every_n_steps: int = 200
+    checkpoint_every_n_steps: int = 200
+    log_every_n_steps: int = 10
+    seed: int = 0
+    num_workers: int = 0
+    accelerator: str = "auto"
+    devices: Any = 1
+    wandb: bool = False
+    wandb_project: str = "vall_e"
+
+    def validate(self) -> None:
+        if self.precision not in ("32-true", "32", "bf16-mixed", "16-mixed", "bf16-true"):
+            raise ConfigError(
+                f"train.precision '{self.precision}' invalid; use 32-true, bf16-mixed or 16-mixed"
+            )
+        for name in ("max_steps", "batch_size", "val_every_n_steps", "checkpoint_every_n_steps"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"train.{name} must be positive, got {getattr(self, name)}")
+
+
+@dataclass
+class InferenceConfig:
+    """Defaults for synthesis; CLI flags override them."""
+
+    language: str = "en-us"
+    max_ar_steps: int = 1500
+    input_prompt_length: float = 6.0  # seconds of the reference kept as the acoustic prompt
+    device: str = "auto"
+    max_text_chars: int = 1000
+
+
+@dataclass
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    codec: CodecConfig = field(default_factory=CodecConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    inference: InferenceConfig = field(default_factory=InferenceConfig)
+
+    def validate(self) -> "Config":
+        self.model.validate()
+        self.train.validate()
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict, source: str = "config") -> "Config":
+        return _build(cls, raw, source).validate()
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "Config":
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            line = getattr(getattr(exc, "problem_mark", None), "line", None)
+            where = f" (line {line + 1})" if line is not None else ""
+            raise ConfigError(f"{path}: not valid YAML{where}") from None
+        return cls.from_dict(raw, source=str(path))
+
+    def save_yaml(self, path: str | Path) -> None:
+        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+
+
+def _build(cls, raw: Any, where: str):
+    """Build dataclass ``cls`` from a mapping, refusing unknown keys and wrong types."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping for {cls.__name__}, got {type(raw).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {unknown} in {cls.__name__}; valid keys: {sorted(fields)}"
+        )
+    values = {}
+    for name, value in raw.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            values[name] = _build(hint, value, f"{where}:{name}")
+        else:
+            values[name] = _check_type(value, hint, f"{where}:{cls.__name__}.{name}")
+    return cls(**values)
+
+
+def _check_type(value: Any, hint: Any, where: str) -> Any:
+    """Accept ``value`` if it fits ``hint`` (ints widen to floats); otherwise raise ConfigError."""
+    if hint is Any:
+        return value
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _check_type(value, option, where)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{where}: value {value!r} does not fit type {hint}")
+    base = origin or hint
+    if base is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if base is int and isinstance(value, bool):
+        raise ConfigError(f"{where}: expected an integer, got {value!r}")
+    if isinstance(base, type) and not isinstance(value, base):
+        raise ConfigError(f"{where}: expected {base.__name__}, got {value!r}")
+    return value
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Load a YAML config, or the defaults when ``path`` is None."""
+    return Config.from_yaml(path) if path else Config().validate()

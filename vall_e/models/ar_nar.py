@@ -1,0 +1,205 @@
+"""The VALL-E style AR+NAR network: one shared decoder-only transformer for every task.
+
+Sequence layout (each bracket is a span of positions, every position one embedding vector):
+
+    tts, AR      [AR]      [text: bos p1..pn eos] [prompt frames] [SEP] [response level 0]
+    tts, NAR k   [NAR k]   [text: bos p1..pn eos] [prompt frames] [SEP] [response levels < k, summed]
+    stt          [STT]     [audio frames]                         [SEP] [bos p1..pn]
+
+A prompt or audio frame is the sum of its K per-level code embeddings. The leading mode token
+tells the network which task and which level it is doing (the "level embedding"). The AR is
+causal and predicts the next level-0 code or STOP; the NAR attends to the whole sequence and
+predicts level k at every response position in parallel; STT is causal over phonemes.
+
+One shared network (rather than separate AR and NAR models) halves the parameters and lets
+each task regularise the other; the mode token keeps them apart. This module is nn only: the
+decoding loops live in ``vall_e.inference.ar_nar_decode``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.rnn import pad_sequence
+
+from vall_e.config import ModelConfig
+from vall_e.models.layers import Block, KVCache, RMSNorm, RotaryEmbedding, attention_mask
+
+IGNORE = -100
+
+
+@dataclass
+class PackedBatch:
+    """Right-padded embeddings of a batch plus what the loss needs."""
+
+    x: torch.Tensor  # [B, T, d]
+    valid: torch.Tensor  # [B, T] bool
+    positions: torch.Tensor  # [B, T]
+    targets: torch.Tensor  # [B, T], IGNORE where no prediction is scored
+
+
+class ARNARModel(nn.Module):
+    def __init__(self, config: ModelConfig, n_text_tokens: int, n_levels: int, codebook_size: int):
+        super().__init__()
+        self.config = config
+        self.n_levels = n_levels
+        self.codebook_size = codebook_size
+        self.stop_token = codebook_size  # the AR head has one extra class: STOP
+        d = config.d_model
+        self.text_embedding = nn.Embedding(n_text_tokens, d)
+        self.code_embeddings = nn.ModuleList(nn.Embedding(codebook_size, d) for _ in range(n_levels))
+        # mode tokens: 0 = AR, k = NAR level k (1..K-1), K = STT; then SEP
+        self.special_embedding = nn.Embedding(n_levels + 2, d)
+        self.rotary = RotaryEmbedding(d // config.n_heads)
+        self.blocks = nn.ModuleList(
+            Block(d, config.n_heads, config.ffn_mult, config.dropout) for _ in range(config.n_layers)
+        )
+        self.norm = RMSNorm(d)
+        self.heads = nn.ModuleList(
+            nn.Linear(d, codebook_size + (1 if level == 0 else 0), bias=False)
+            for level in range(n_levels)
+        )
+        self.stt_head = nn.Linear(d, n_text_tokens, bias=False) if "stt" in config.tasks else None
+        self.apply(self._init_weights)
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, std=0.02)
+
+    # ----- embeddings -------------------------------------------------------------------
+    @property
+    def sep_id(self) -> int:
+        return self.n_levels + 1
+
+    @property
+    def stt_mode(self) -> int:
+        return self.n_levels
+
+    def special(self, index: int) -> torch.Tensor:
+        device = self.special_embedding.weight.device
+        return self.special_embedding(torch.tensor([index], device=device))
+
+    def embed_frames(self, codes: torch.Tensor, n_levels: int | None = None) -> torch.Tensor:
+        """codes [K', T] -> [T, d], the sum of the first ``n_levels`` level embeddings."""
+        n_levels = codes.shape[0] if n_levels is None else n_levels
+        out = self.code_embeddings[0](codes[0])
+        for level in range(1, n_levels):
+            out = out + self.code_embeddings[level](codes[level])
+        return out
+
+    def tts_prefix(self, mode: int, text_ids: torch.Tensor, prompt: torch.Tensor) -> torch.Tensor:
+        """[mode] [text] [prompt frames] [SEP] -> [L, d]."""
+        parts = [self.special(mode), self.text_embedding(text_ids)]
+        if prompt.shape[-1] > 0:
+            parts.append(self.embed_frames(prompt))
+        parts.append(self.special(self.sep_id))
+        return torch.cat(parts)
+
+    def stt_prefix(self, audio: torch.Tensor) -> torch.Tensor:
+        """[STT] [audio frames] [SEP] -> [L, d]."""
+        return torch.cat([self.special(self.stt_mode), self.embed_frames(audio), self.special(self.sep_id)])
+
+    # ----- the transformer --------------------------------------------------------------
+    def hidden_states(
+        self,
+        x: torch.Tensor,
+        positions: torch.Tensor,
+        valid: torch.Tensor,
+        causal: bool,
+        cache: KVCache | None = None,
+    ) -> torch.Tensor:
+        """Run the blocks over x [B, T, d]; with a cache, x continues the cached sequence."""
+        key_valid = cache.extend_mask(valid) if cache is not None else valid
+        mask = attention_mask(x.shape[1], key_valid, causal)
+        rope = self.rotary(positions)
+        for index, block in enumerate(self.blocks):
+            x = block(x, rope, mask, cache.layers[index] if cache is not None else None)
+        return self.norm(x)
+
+    def level_logits(self, hidden: torch.Tensor, level: int) -> torch.Tensor:
+        return self.heads[level](hidden)
+
+    def stt_logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        if self.stt_head is None:
+            raise ValueError("this model was not trained for stt (model.tasks lacks 'stt')")
+        return self.stt_head(hidden)
+
+    # ----- training ---------------------------------------------------------------------
+    def pack(self, sequences: list[torch.Tensor], targets: list[torch.Tensor]) -> PackedBatch:
+        lengths = torch.tensor([s.shape[0] for s in sequences])
+        x = pad_sequence(sequences, batch_first=True)
+        t = x.shape[1]
+        valid = (torch.arange(t)[None, :] < lengths[:, None]).to(x.device)
+        positions = torch.arange(t, device=x.device)[None, :].expand(len(sequences), t)
+        padded_targets = pad_sequence(targets, batch_first=True, padding_value=IGNORE)
+        return PackedBatch(x, valid, positions, padded_targets)
+
+    def ar_loss(self, text: list, prompts: list, responses: list) -> tuple[torch.Tensor, torch.Tensor]:
+        """Next-code loss on level 0 with STOP at the end. Returns (loss, accuracy)."""
+        sequences, targets = [], []
+        for text_ids, prompt, response in zip(text, prompts, responses):
+            prefix = self.tts_prefix(0, text_ids, prompt)
+            seq = torch.cat([prefix, self.code_embeddings[0](response[0])])
+            target = torch.full((seq.shape[0],), IGNORE, dtype=torch.long, device=seq.device)
+            stop = torch.tensor([self.stop_token], device=seq.device)
+            target[prefix.shape[0] - 1 :] = torch.cat([response[0], stop])
+            sequences.append(seq)
+            targets.append(target)
+        batch = self.pack(sequences, targets)
+        hidden = self.hidden_states(batch.x, batch.positions, batch.valid, causal=True)
+        return _scored(self.level_logits, hidden, batch.targets, [0] * len(text))
+
+    def nar_loss(
+        self, text: list, prompts: list, responses: list, levels: list[int]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Parallel loss on level k given levels < k, one k per item. Returns (loss, accuracy)."""
+        sequences, targets = [], []
+        for text_ids, prompt, response, level in zip(text, prompts, responses, levels):
+            prefix = self.tts_prefix(level, text_ids, prompt)
+            seq = torch.cat([prefix, self.embed_frames(response, level)])
+            target = torch.full((seq.shape[0],), IGNORE, dtype=torch.long, device=seq.device)
+            target[prefix.shape[0] :] = response[level]
+            sequences.append(seq)
+            targets.append(target)
+        batch = self.pack(sequences, targets)
+        hidden = self.hidden_states(batch.x, batch.positions, batch.valid, causal=False)
+        return _scored(self.level_logits, hidden, batch.targets, levels)
+
+    def stt_loss(self, audio: list, text: list) -> tuple[torch.Tensor, torch.Tensor]:
+        """Next-phoneme loss from audio codes (speech-to-IPA). Returns (loss, accuracy)."""
+        sequences, targets = [], []
+        for codes, text_ids in zip(audio, text):
+            prefix = self.stt_prefix(codes)
+            seq = torch.cat([prefix, self.text_embedding(text_ids[:-1])])
+            target = torch.full((seq.shape[0],), IGNORE, dtype=torch.long, device=seq.device)
+            target[prefix.shape[0] :] = text_ids[1:]
+            sequences.append(seq)
+            targets.append(target)
+        batch = self.pack(sequences, targets)
+        hidden = self.hidden_states(batch.x, batch.positions, batch.valid, causal=True)
+        scored = batch.targets != IGNORE
+        logits = self.stt_logits(hidden[scored])
+        return _loss_and_accuracy(logits, batch.targets[scored])
+
+
+def _scored(head, hidden: torch.Tensor, targets: torch.Tensor, levels: list[int]):
+    """Cross-entropy over scored positions, each item through the head of its level."""
+    losses, correct, count = [], 0, 0
+    level_tensor = torch.tensor(levels, device=hidden.device)
+    for level in sorted(set(levels)):
+        rows = level_tensor == level
+        scored = targets[rows] != IGNORE
+        logits = head(hidden[rows][scored], level)
+        target = targets[rows][scored]
+        losses.append(F.cross_entropy(logits.float(), target, reduction="sum"))
+        correct += (logits.argmax(-1) == target).sum()
+        count += target.numel()
+    return torch.stack(losses).sum() / count, correct / count
+
+
+def _loss_and_accuracy(logits: torch.Tensor, target: torch.Tensor):
+    loss = F.cross_entropy(logits.float(), target)
+    return loss, (logits.argmax(-1) == target).float().mean()

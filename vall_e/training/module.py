@@ -1,0 +1,96 @@
+"""The LightningModule that trains the AR+NAR model on tts (and optionally stt).
+
+Each training step scores three losses on the same batch and logs them separately:
+the AR loss (level 0 + STOP), the NAR loss (one random level k >= 1 per item), and, with
+probability ``data.stt_probability`` when the model has the stt task, the STT loss.
+The module stores no hyperparameter objects, so Lightning's resume checkpoint holds only
+tensors and plain values and loads with ``weights_only=True``.
+"""
+from __future__ import annotations
+
+import math
+import random
+
+import lightning as L
+import torch
+
+from vall_e.config import Config
+from vall_e.models.ar_nar import ARNARModel
+
+
+class ARNARLightning(L.LightningModule):
+    def __init__(self, model: ARNARModel, config: Config):
+        super().__init__()
+        self.model = model
+        self.config = config
+        self.level_rng = random.Random(config.train.seed)
+
+    def _losses(self, batch: dict, stage: str) -> torch.Tensor:
+        model = self.model
+        text, codes, prompt = batch["text"], batch["codes"], batch["prompt"]
+        size = len(text)
+        ar_loss, ar_acc = model.ar_loss(text, prompt, codes)
+        total = ar_loss
+        metrics = {"ar_loss": ar_loss, "ar_acc": ar_acc}
+        if model.n_levels > 1:
+            if stage == "val":  # fixed levels so validation numbers are comparable over time
+                levels = [1 + i % (model.n_levels - 1) for i in range(size)]
+            else:
+                levels = [self.level_rng.randint(1, model.n_levels - 1) for _ in range(size)]
+            nar_loss, nar_acc = model.nar_loss(text, prompt, codes, levels)
+            total = total + nar_loss
+            metrics.update(nar_loss=nar_loss, nar_acc=nar_acc)
+        if model.stt_head is not None and (
+            stage == "val" or self.level_rng.random() < self.config.data.stt_probability
+        ):
+            stt_loss, stt_acc = model.stt_loss(codes, text)
+            total = total + stt_loss
+            metrics.update(stt_loss=stt_loss, stt_acc=stt_acc)
+        metrics["loss"] = total
+        for name, value in metrics.items():
+            self.log(
+                f"{stage}/{name}",
+                value,
+                batch_size=size,
+                prog_bar=name in ("loss", "ar_acc"),
+                on_step=stage == "train",
+                on_epoch=stage == "val",
+            )
+        return total
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        return self._losses(batch, "train")
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        self._losses(batch, "val")
+
+    def configure_optimizers(self):
+        train = self.config.train
+        decay, no_decay = [], []
+        for name, param in self.model.named_parameters():
+            # norms and embeddings are not weight-decayed (standard for transformers)
+            (no_decay if param.ndim < 2 or "embedding" in name else decay).append(param)
+        optimizer = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": train.weight_decay},
+             {"params": no_decay, "weight_decay": 0.0}],
+            lr=train.learning_rate,
+            betas=(0.9, 0.95),
+        )
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, WarmupCosine(train.warmup_steps, train.max_steps)
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+class WarmupCosine:
+    """Linear warm-up to the peak rate, then cosine decay to 10% of it at ``total`` steps."""
+
+    def __init__(self, warmup: int, total: int):
+        self.warmup = max(0, warmup)
+        self.total = max(total, self.warmup + 1)
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup:
+            return (step + 1) / self.warmup
+        progress = min(1.0, (step - self.warmup) / (self.total - self.warmup))
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
