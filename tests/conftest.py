@@ -1,6 +1,77 @@
-"""Test-wide settings: never touch the network, never log to wandb's servers."""
+"""Test-wide settings and the shared tiny pipeline.
+
+``tiny_run`` builds, once per session, the whole foundation path through the real entry points
+as subprocesses: a random-weight EnCodec -> a synthetic corpus -> `vall_e.data prepare` ->
+`vall_e.train` (2 layers, width 32, a few dozen steps). Tests that need a trained checkpoint
+use it instead of training their own.
+"""
 import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("WANDB_MODE", "disabled")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_module(*args: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run `python -m <args>` from the repository root and capture its output."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-m", *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"`{' '.join(args)}` failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return proc
+
+
+@dataclass
+class TinyRun:
+    root: Path
+    config_path: Path
+    corpus: Path
+    data: Path
+    run_dir: Path
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.run_dir / "latest"
+
+    def reference(self) -> Path:
+        return sorted(self.corpus.rglob("*.wav"))[0]
+
+
+def write_tiny_config(root: Path, codec_dir: Path, run_dir: Path, **train) -> Path:
+    config = yaml.safe_load((REPO / "configs" / "tiny.yaml").read_text())
+    config["codec"]["path"] = str(codec_dir)
+    config["train"]["output_dir"] = str(run_dir)
+    config["train"].update(train)
+    path = root / f"{run_dir.name}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_codec_dir(tmp_path_factory) -> Path:
+    from vall_e.codecs import save_random_codec
+
+    return save_random_codec("encodec", tmp_path_factory.mktemp("codec") / "encodec")
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, tiny_codec_dir) -> TinyRun:
+    root = tmp_path_factory.mktemp("tiny")
+    corpus, data, run_dir = root / "corpus", root / "data", root / "run"
+    config_path = write_tiny_config(root, tiny_codec_dir, run_dir, max_steps=60)
+    run_module("vall_e.data", "synthetic", "--output", str(corpus), "--speakers", "2",
+               "--utterances", "8", "--seed", "0")
+    run_module("vall_e.data", "prepare", "--yaml", str(config_path), "--input", str(corpus),
+               "--output", str(data), "--quiet")
+    run_module("vall_e.train", "--yaml", str(config_path), "--data", str(data), "--quiet")
+    return TinyRun(root, config_path, corpus, data, run_dir)

@@ -31,3 +31,7 @@ class CheckpointError(VallEError):
 
 class SamplingError(VallEError):
     """Sampling parameters are impossible (negative temperature, top-p outside (0, 1], ...)."""
+
+
+class DataError(VallEError):
+    """Prepared data is missing, incomplete or malformed, or an input corpus is unusable."""

@@ -47,7 +47,7 @@ def test_require_match():
     with pytest.raises(CodecMismatchError) as err:
         ENCODEC.require_match(SNAC, "codes in data/x")
     msg = str(err.value)
-    assert msg.startswith("codes in data/x were made with encodec (24000 Hz")
+    assert msg.startswith("codes in data/x: made with encodec (24000 Hz")
     assert "codec in use is snac" in msg and "\n" not in msg
     assert "name, frame_rate, n_levels, codebook_size" in msg
     with pytest.raises(CodecMismatchError, match=r"differs in n_levels\)"):

@@ -106,3 +106,13 @@ def test_hub_unreachable_is_one_line(monkeypatch):
         get_codec(CodecConfig(name="snac", path="hubertsiuzdak/snac_24khz", n_levels=7,
                               allow_download=True))
     assert "\n" not in str(err.value)
+
+
+def test_random_weights_are_seeded(snac_dir, tmp_path):
+    from safetensors.torch import load_file
+
+    from vall_e.codecs.snac import save_random_snac
+
+    again = load_file(str(save_random_snac(tmp_path, seed=0) / "model.safetensors"))
+    first = load_file(str(snac_dir / "model.safetensors"))
+    assert again.keys() == first.keys() and all(torch.equal(again[k], first[k]) for k in first)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from vall_e.codecs import save_random_codec
+from vall_e.codecs import AudioCodec, get_codec, save_random_codec
 from vall_e.config import CodecConfig, Config, DataConfig
 from vall_e.data.synthetic import make_synthetic_corpus
 
@@ -25,6 +25,12 @@ def codec_config(codec_dir) -> CodecConfig:
     return CodecConfig(name="encodec", path=str(codec_dir), n_levels=2)
 
 
+@pytest.fixture(scope="session")
+def codec(codec_config) -> AudioCodec:
+    """Loaded once: passing it to prepare(codec=...) saves a model load per call."""
+    return get_codec(codec_config)
+
+
 @pytest.fixture
 def config(codec_config) -> Config:
     # Small shards so that a handful of utterances already spans several files.
@@ -34,7 +40,9 @@ def config(codec_config) -> Config:
 @pytest.fixture(scope="session")
 def synthetic_source(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("synthetic")
-    return make_synthetic_corpus(out, n_speakers=N_SPEAKERS, n_utterances=N_PER_SPEAKER, seed=1)
+    # Two- or three-word sentences (~1-1.5 s) keep EnCodec's CPU time per test low.
+    return make_synthetic_corpus(out, n_speakers=N_SPEAKERS, n_utterances=N_PER_SPEAKER, seed=1,
+                                 words=(2, 3))
 
 
 @pytest.fixture

@@ -62,7 +62,8 @@ def test_round_trip(tmp_path):
 def test_npz_layout_and_no_pickle(tmp_path):
     _write(tmp_path, _utts(2))
     with zipfile.ZipFile(tmp_path / "shard-00000.npz") as zf:
-        assert sorted(zf.namelist()) == ["codes.npy", "offsets.npy", "phoneme_offsets.npy", "phonemes.npy"]
+        assert sorted(zf.namelist()) == [
+            "codes.npy", "offsets.npy", "phoneme_offsets.npy", "phonemes.npy"]
     with np.load(tmp_path / "shard-00000.npz", allow_pickle=False) as npz:
         assert npz["codes"].dtype == np.int16 and npz["codes"].shape == (2, 5 + 8)
         assert npz["offsets"].tolist() == [0, 5, 13]

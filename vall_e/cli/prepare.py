@@ -67,9 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _run_prepare(args: argparse.Namespace) -> int:
     from vall_e.config import load_config
+
+    config = load_config(args.yaml)  # before the heavy imports: a bad YAML fails in a blink
     from vall_e.data.prepare import prepare
 
-    config = load_config(args.yaml)
     if args.language:
         config.data.language = args.language
     output = args.output or config.data.path

@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from vall_e.errors import ConfigError, VallEError
+from vall_e.errors import AudioError, ConfigError, VallEError
 
 DESCRIPTION = "Synthesize TEXT in the voice of REFERENCE (a wav) into OUT, or transcribe (--task stt)."
 
@@ -65,8 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.task == "tts" and not args.out:
         raise ConfigError("OUT is missing: give the path of the wav to write")
     params = SamplingParams(ar_temp=args.ar_temp, nar_temp=args.nar_temp, seed=args.seed).validate()
+    model_dir = model_directory(args)
+    if not Path(args.reference).is_file():  # fail before the slow model load
+        raise AudioError(f"audio file not found: {args.reference}; check the path")
     try:
-        engine = ARNAREngine.from_checkpoint(model_directory(args), args.device or "auto", args.codec_path)
+        engine = ARNAREngine.from_checkpoint(model_dir, args.device or "auto", args.codec_path)
     except ValueError as exc:  # e.g. a CUDA device on a CPU machine
         if isinstance(exc, VallEError):
             raise

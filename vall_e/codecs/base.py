@@ -89,16 +89,17 @@ class CodecInfo:
         self,
         other: "CodecInfo",
         context: str,
-        hint: str = "re-create them with the codec in use or switch the codec config to match",
+        hint: str = "re-create them with the codec in use or set the codec config to match",
     ) -> None:
         """Raise CodecMismatchError if ``other`` (the codec in use) differs from ``self``.
 
-        ``context`` names what ``self`` describes, e.g. "codes in data/x".
+        ``context`` names what ``self`` describes, e.g. "codes in data/x" or "model runs/a";
+        the message reads "codes in data/x: made with encodec (...) but the codec in use is ...".
         """
         diff = self.differences(other)
         if diff:
             raise CodecMismatchError(
-                f"{context} were made with {self.describe()} but the codec in use is "
+                f"{context}: made with {self.describe()} but the codec in use is "
                 f"{other.describe()} (differs in {', '.join(diff)}); {hint}"
             )
 

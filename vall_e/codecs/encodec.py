@@ -60,12 +60,20 @@ class EncodecCodec(AudioCodec):
     @classmethod
     def from_config(cls, config: "CodecConfig", device: str | torch.device = "cpu") -> "EncodecCodec":
         from transformers import EncodecModel
+        from transformers.utils import logging as hf_logging
 
         source, is_local = resolve_source(config, DEFAULT_HUB_ID)
+        # transformers draws a "Loading weights" bar on stderr for every load; a codec load is
+        # quick, and the bar would break the CLI's one-line error contract. Restore it after.
+        bar_was_enabled = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()
         try:
             model = EncodecModel.from_pretrained(source)
         except Exception as exc:  # transformers raises OSError/ValueError/EnvironmentError alike
             raise (local_error(source, exc) if is_local else hub_error(source, exc)) from None
+        finally:
+            if bar_was_enabled:
+                hf_logging.enable_progress_bar()
         return cls(model, n_levels=config.n_levels, device=device)
 
     @staticmethod
@@ -97,8 +105,9 @@ def save_random_encodec(directory: str | Path, seed: int = 0) -> Path:
     from transformers import EncodecConfig, EncodecModel
 
     directory = Path(directory)
-    torch.manual_seed(seed)
-    model = EncodecModel(EncodecConfig()).eval()
+    with torch.random.fork_rng(devices=[]):  # seed the init without disturbing the caller's RNG
+        torch.manual_seed(seed)
+        model = EncodecModel(EncodecConfig()).eval()
     gen = torch.Generator().manual_seed(seed)
     n_samples = 4 * model.config.sampling_rate
     envelope = torch.rand(n_samples // 2400 + 1, generator=gen).repeat_interleave(2400)

@@ -168,8 +168,9 @@ def save_random_snac(directory: str | Path, seed: int = 0) -> Path:
     from snac import SNAC
 
     directory = Path(directory)
-    torch.manual_seed(seed)
-    model = SNAC(**SNAC_24KHZ_CONFIG).eval()
+    with torch.random.fork_rng(devices=[]):  # seed the init without disturbing the caller's RNG
+        torch.manual_seed(seed)
+        model = SNAC(**SNAC_24KHZ_CONFIG).eval()
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "config.json").write_text(json.dumps(SNAC_24KHZ_CONFIG, indent=2) + "\n")
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}

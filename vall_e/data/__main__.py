@@ -1,4 +1,4 @@
-"""``python -m vall_e.data {prepare,synthetic} ...``; the parsing lives in ``vall_e.cli.prepare``."""
+"""``python -m vall_e.data {prepare,synthetic} ...``; parsing lives in ``vall_e.cli.prepare``."""
 import sys
 
 from vall_e.cli.prepare import main

@@ -6,14 +6,16 @@
     ``<id>.normalized.txt``, as in LibriTTS); files may sit in sub-folders of the speaker folder.
     ``<ext>`` is any format soundfile reads (wav, flac, ogg, ...).
 (b) LJSpeech: ``<input>/metadata.csv`` with ``id|text`` or ``id|text|normalized_text`` lines and
-    audio in ``<input>/wavs/<id>.wav``; the speaker is the input folder's name.
+    audio in ``<input>/wavs/<id>.wav``; the speaker is the input folder's name. A
+    ``metadata.csv`` takes precedence over speaker folders.
 
 Each file is loaded at the codec's sample rate, checked against ``data.min_seconds`` /
 ``data.max_seconds``, its transcript normalized and phonemized in ``data.language``, and encoded.
 A bad file (corrupt audio, missing or empty transcript, wrong length) is one line on stderr and
 one line in ``failed.jsonl``; it never stops the run. Work is done in sorted order and is
 resumable: a rerun skips sources already in shards and, unless ``retry_failed``, those in
-``failed.jsonl``. Utterance ids are ``<speaker>/<path under the speaker folder, no extension>``.
+``failed.jsonl``. A source is the audio file's absolute path. Utterance ids are
+``<speaker>/<path under the speaker folder, no extension>`` (LJSpeech: ``<speaker>/<id>``).
 """
 from __future__ import annotations
 
@@ -154,15 +156,20 @@ def prepare_one(
 
     Raises a ``VallEError`` (or an I/O error from deeper down) for a file that should be skipped.
     """
+    raw = _read_text(item)  # before the audio: a missing transcript costs no decoding
+    if not raw.strip():
+        raise TextError(f"{item.audio}: empty transcript")
+    text = normalize_text(raw)
     wav = load_audio(item.audio, codec.sample_rate)
     seconds = wav.numel() / codec.sample_rate
     if seconds < data.min_seconds:
-        raise AudioError(f"{item.audio}: {seconds:.2f} s is shorter than data.min_seconds={data.min_seconds}")
+        raise AudioError(
+            f"{item.audio}: {seconds:.2f} s is shorter than data.min_seconds={data.min_seconds}"
+        )
     if seconds > data.max_seconds:
-        raise AudioError(f"{item.audio}: {seconds:.2f} s is longer than data.max_seconds={data.max_seconds}")
-    text = normalize_text(_read_text(item)).strip()
-    if not text:
-        raise TextError(f"{item.audio}: empty transcript")
+        raise AudioError(
+            f"{item.audio}: {seconds:.2f} s is longer than data.max_seconds={data.max_seconds}"
+        )
     phonemes = phonemize(text, language=data.language)
     codes = codec.encode(wav)[0].cpu().numpy()
     utt = Utterance(id=item.id, speaker=item.speaker, text=text, phonemes=list(phonemes),
@@ -183,8 +190,13 @@ def prepare(
     retry_failed: bool = False,
     progress: bool = True,
     device: str = "cpu",
+    codec: AudioCodec | None = None,
 ) -> PrepareReport:
-    """Prepare ``input_dir`` into shards in ``output_dir`` with ``config.codec`` and ``config.data``."""
+    """Prepare ``input_dir`` into shards in ``output_dir`` per ``config.codec`` / ``config.data``.
+
+    ``codec`` skips loading one from ``config.codec`` (and ``device``) when the caller already
+    holds it; the shards are tagged with ``codec.info`` either way.
+    """
     items = discover(input_dir)
     output_dir = Path(output_dir)
     report = PrepareReport(output_dir=str(output_dir))
@@ -192,8 +204,10 @@ def prepare(
         phonemize("a", language=config.data.language)
     except TextError as exc:
         raise DataError(f"data.language: {exc}") from None
-    codec = get_codec(config.codec, device=device)
-    # The writer refuses an output dir made with another codec before anything is skipped or run.
+    if codec is None:
+        codec = get_codec(config.codec, device=device)
+    # The writer refuses an output dir made with another codec before anything is skipped or run;
+    # leaving the block, even on Ctrl-C, writes the utterances already encoded as a last shard.
     with ShardWriter(output_dir, codec.info, config.data.shard_size) as writer:
         todo = _select_todo(items, output_dir, retry_failed, report)
         for item in tqdm(todo, desc="prepare", unit="file", disable=not progress, file=sys.stderr):

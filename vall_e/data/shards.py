@@ -12,7 +12,8 @@ A prepared directory holds:
   ``phoneme_offsets``  int64 [N + 1]      utterance i is ``phonemes[po[i]:po[i+1]]``
 
 - ``shard-00000.json``: the sidecar, ``{"utterances": [{"id", "speaker", "text", "source",
-  "n_frames", "n_phonemes"}, ...]}`` in the same order as the arrays.
+  "n_frames", "n_phonemes"}, ...]}`` in the same order as the arrays (``source``: the input
+  file it came from, which is how a rerun of ``prepare`` knows what is done).
 - ``failed.jsonl``: one ``{"source", "reason"}`` object per line for inputs that were skipped.
 
 Writes are atomic (temporary name, then ``os.replace``) and the sidecar is written after its
@@ -30,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from vall_e.codecs import CodecInfo
-from vall_e.errors import VallEError
+from vall_e.errors import DataError, VallEError
 
 FORMAT = "vall_e.codes"
 VERSION = 1
@@ -38,10 +39,6 @@ CODEC_FILE = "codec.json"
 FAILED_FILE = "failed.jsonl"
 _SHARD_RE = re.compile(r"^shard-(\d{5,})\.(npz|json)$")
 _INT16_MAX = np.iinfo(np.int16).max
-
-
-class DataError(VallEError):
-    """Prepared data is missing, incomplete or malformed, or an input corpus is unusable."""
 
 
 @dataclass
@@ -100,7 +97,9 @@ def _read_sidecar(path: Path) -> list[dict]:
     try:
         return json.loads(path.read_text(encoding="utf-8"))["utterances"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise DataError(f"{path}: corrupt shard sidecar ({exc}); delete it and re-run prepare") from None
+        raise DataError(
+            f"{path}: corrupt shard sidecar ({exc}); delete it and re-run prepare"
+        ) from None
 
 
 def done_sources(out_dir: str | Path) -> set[str]:
@@ -227,7 +226,9 @@ def _load_shard(data_dir: Path, index: int) -> list[Utterance]:
             codes, offsets = npz["codes"], npz["offsets"]
             phonemes, phone_offsets = npz["phonemes"], npz["phoneme_offsets"]
     except (OSError, ValueError, KeyError) as exc:
-        raise DataError(f"{npz_path}: unreadable shard ({exc}); delete it and its .json, re-run prepare") from None
+        raise DataError(
+            f"{npz_path}: unreadable shard ({exc}); delete it and its .json, re-run prepare"
+        ) from None
     if len(offsets) != len(rows) + 1 or len(phone_offsets) != len(rows) + 1:
         raise DataError(f"{npz_path}: {len(rows)} utterances in the sidecar but not in the arrays")
     return [

@@ -90,7 +90,8 @@ def _voiced_segment(
     # A gentle falling glide within the segment, as in a stressed syllable.
     f0 = speaker.f0 * char.pitch * (1.03 - 0.06 * t / max(char.seconds, 1e-6))
     phase = 2 * np.pi * np.cumsum(f0) / sample_rate
-    n_harm = max(1, int(min(_MAX_HARMONIC_HZ, sample_rate / 2 - 1) // (speaker.f0 * char.pitch * 1.03)))
+    top = min(_MAX_HARMONIC_HZ, sample_rate / 2 - 1)  # below Nyquist even at the glide peak
+    n_harm = max(1, int(top // (speaker.f0 * char.pitch * 1.03)))
     h = np.arange(1, n_harm + 1)
     freqs = h * speaker.f0 * char.pitch
     f1, f2 = char.f1 * speaker.formant_scale, char.f2 * speaker.formant_scale
@@ -101,7 +102,9 @@ def _voiced_segment(
     return (voiced + noise) * _envelope(n, sample_rate)
 
 
-def synthesize(text: str, speaker: _Speaker, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+def synthesize(
+    text: str, speaker: _Speaker, sample_rate: int, rng: np.random.Generator
+) -> np.ndarray:
     """Render ``text`` (letters, spaces, ',' and '.') for ``speaker`` as float32 audio in [-1, 1]."""
     edge = np.zeros(int(_EDGE_SECONDS * sample_rate))
     parts = [edge]
@@ -116,8 +119,8 @@ def synthesize(text: str, speaker: _Speaker, sample_rate: int, rng: np.random.Ge
     return (0.5 * wav / peak if peak > 0 else wav).astype(np.float32)
 
 
-def _sentence(rng: np.random.Generator) -> str:
-    words = rng.choice(WORDS, size=int(rng.integers(3, 7)))
+def _sentence(rng: np.random.Generator, words_range: tuple[int, int]) -> str:
+    words = rng.choice(WORDS, size=int(rng.integers(words_range[0], words_range[1] + 1)))
     return " ".join(words).capitalize() + "."
 
 
@@ -127,13 +130,17 @@ def make_synthetic_corpus(
     n_utterances: int = 8,
     sample_rate: int = 24000,
     seed: int = 0,
+    words: tuple[int, int] = (3, 6),
 ) -> Path:
-    """Write ``n_speakers`` x ``n_utterances`` (per speaker) synthetic utterances; return ``out_dir``.
+    """Write ``n_utterances`` synthetic utterances for each of ``n_speakers``; return ``out_dir``.
 
-    Layout: ``<out_dir>/spkNN/uttNNNN.wav`` (16-bit PCM) with ``uttNNNN.txt`` beside it.
+    Layout: ``<out_dir>/spkNN/uttNNNN.wav`` (16-bit PCM) with ``uttNNNN.txt`` beside it. Each
+    sentence has ``words[0]``..``words[1]`` words (about 0.5 s of audio per word).
     """
     if n_speakers <= 0 or n_utterances <= 0:
         raise ValueError("n_speakers and n_utterances must be positive")
+    if not 1 <= words[0] <= words[1]:
+        raise ValueError(f"words must be (min, max) with 1 <= min <= max, got {words}")
     out_dir = Path(out_dir)
     rng = np.random.default_rng(seed)
     speakers = [_make_speaker(rng) for _ in range(n_speakers)]
@@ -141,7 +148,7 @@ def make_synthetic_corpus(
         spk_dir = out_dir / f"spk{s:02d}"
         spk_dir.mkdir(parents=True, exist_ok=True)
         for u in range(n_utterances):
-            text = _sentence(rng)
+            text = _sentence(rng, words)
             wav = synthesize(text, speaker, sample_rate, rng)
             sf.write(spk_dir / f"utt{u:04d}.wav", wav, sample_rate, subtype="PCM_16")
             (spk_dir / f"utt{u:04d}.txt").write_text(text + "\n", encoding="utf-8")
