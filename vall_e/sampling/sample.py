@@ -63,8 +63,9 @@ class TokenSampler:
         self.role = role
         self.generator = generator
         self.stop_token = stop_token
-        use_mirostat = role == "ar" and params.mirostat_tau > 0
-        self.mirostat = MirostatState(params.mirostat_tau, params.mirostat_eta) if use_mirostat else None
+        self.mirostat: MirostatState | None = None  # mirostat is an AR-only draw
+        if role == "ar" and params.mirostat_tau > 0:
+            self.mirostat = MirostatState(params.mirostat_tau, params.mirostat_eta)
 
     @property
     def temperature(self) -> float:
