@@ -30,6 +30,9 @@ class ModelConfig:
     ffn_mult: float = 4.0
     dropout: float = 0.1
     tasks: list = field(default_factory=lambda: ["tts"])  # subset of ["tts", "stt"]
+    # weight of the AR loss scored at every intermediate layer through the shared head; > 0
+    # trains the model for early exit and makes it compatible with --layer-skip
+    early_exit_loss: float = 0.0
 
     def validate(self) -> None:
         if self.family != "ar_nar":
@@ -40,6 +43,8 @@ class ModelConfig:
             )
         if (self.d_model // self.n_heads) % 2:
             raise ConfigError("model.d_model / model.n_heads must be even (rotary embeddings)")
+        if self.early_exit_loss < 0:
+            raise ConfigError(f"model.early_exit_loss must be >= 0, got {self.early_exit_loss}")
         bad = [t for t in self.tasks if t not in ("tts", "stt")]
         if bad or not self.tasks:
             raise ConfigError(f"model.tasks {self.tasks} invalid; choose from ['tts', 'stt']")

@@ -80,6 +80,9 @@ def test_unknown_phonemes_warn_not_crash(capsys, tiny_run, tmp_path):
     (["--max-ar-steps", "0"], "max-ar-steps"),
     (["--input-prompt-length", "-2"], "input-prompt-length"),
     (["--language", "xx-nope"], "xx-nope"),
+    (["--beam-width", "2", "--mirostat-tau", "1"], "--beam-width"),
+    (["--top-p", "1.5"], "--top-p"),
+    (["--input-prompt-prefix"], "--prompt-text"),
 ])
 def test_impossible_values(capsys, tiny_run, tmp_path, flags, needle):
     code, err = call(capsys, "hi", str(tiny_run.reference()), str(tmp_path / "o.wav"),

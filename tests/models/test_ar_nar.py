@@ -37,7 +37,7 @@ def test_losses_are_finite_and_have_gradients():
 def test_cached_decoding_matches_a_full_forward_pass():
     model = tiny_model().eval()
     text, prompts, _ = batch()
-    (tokens,), _ = generate_ar(model, text[:1], prompts[:1], GREEDY, max_steps=12)
+    (tokens,), _, _ = generate_ar(model, text[:1], prompts[:1], GREEDY, max_steps=12)
     # recompute greedy choices with one uncached pass over the whole sequence
     with torch.no_grad():
         seq = torch.cat([model.tts_prefix(0, text[0], prompts[0]), model.code_embeddings[0](tokens.clone())])[None]
@@ -51,9 +51,9 @@ def test_cached_decoding_matches_a_full_forward_pass():
 def test_batched_ar_equals_one_by_one_under_greedy():
     model = tiny_model().eval()
     text, prompts, _ = batch()
-    together, _ = generate_ar(model, text, prompts, GREEDY, max_steps=15)
+    together, _, _ = generate_ar(model, text, prompts, GREEDY, max_steps=15)
     for i in range(2):
-        (alone,), _ = generate_ar(model, text[i : i + 1], prompts[i : i + 1], GREEDY, max_steps=15)
+        (alone,), _, _ = generate_ar(model, text[i : i + 1], prompts[i : i + 1], GREEDY, max_steps=15)
         assert torch.equal(alone, together[i])
 
 
@@ -63,7 +63,7 @@ def test_max_steps_always_ends_generation():
         model.heads[0].weight[model.stop_token] = 0
         model.heads[0].weight[0] = 5 * model.heads[0].weight[0].sign()
     text, prompts, _ = batch()
-    (tokens,), (stopped,) = generate_ar(model, text[:1], prompts[:1], GREEDY, max_steps=7)
+    (tokens,), (stopped,), _ = generate_ar(model, text[:1], prompts[:1], GREEDY, max_steps=7)
     assert tokens.numel() == 7 and stopped is False
 
 

@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from vall_e.cli.sampling_flags import add_sampling_flags, sampling_params_from_args
 from vall_e.errors import AudioError, ConfigError, VallEError
 
 DESCRIPTION = "Synthesize TEXT in the voice of REFERENCE (a wav) into OUT, or transcribe (--task stt)."
@@ -31,10 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     task.add_argument("--max-ar-steps", type=int, help="hard cap on AR steps (frames of level 0); generation always ends")
     task.add_argument("--input-prompt-length", type=float,
                       help="seconds of the reference kept as the acoustic prompt (default from the checkpoint, 6)")
-    samp = p.add_argument_group("sampling")
-    samp.add_argument("--ar-temp", type=float, default=1.0, help="AR sampling temperature; 0 = greedy (default 1.0)")
-    samp.add_argument("--nar-temp", type=float, default=0.0, help="NAR sampling temperature; 0 = greedy (default 0)")
-    samp.add_argument("--seed", type=int, help="random seed: the same seed gives the same output")
+    task.add_argument("--prompt-text", help="transcript of REFERENCE (needed by --input-prompt-prefix)")
+    add_sampling_flags(p)
     p.add_argument("--quiet", action="store_true", help="print nothing but errors (and the stt transcript)")
     return p
 
@@ -60,11 +59,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from vall_e.audio import save_audio
     from vall_e.inference.engine import ARNAREngine
-    from vall_e.sampling import SamplingParams
 
     if args.task == "tts" and not args.out:
         raise ConfigError("OUT is missing: give the path of the wav to write")
-    params = SamplingParams(ar_temp=args.ar_temp, nar_temp=args.nar_temp, seed=args.seed).validate()
+    params = sampling_params_from_args(args)
     model_dir = model_directory(args)
     if not Path(args.reference).is_file():  # fail before the slow model load
         raise AudioError(f"audio file not found: {args.reference}; check the path")
@@ -85,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.task == "stt":
         print(engine.stt(args.reference, params, max_steps=settings.max_ar_steps))
         return 0
-    result = engine.tts(args.text, args.reference, params, settings)
+    result = engine.tts(args.text, args.reference, params, settings, prompt_text=args.prompt_text)
     save_audio(args.out, result.audio, result.sample_rate)
     if not args.quiet:
         seconds = result.audio.numel() / result.sample_rate
@@ -93,4 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         note = "" if result.stopped else f" (cut off at --max-ar-steps {settings.max_ar_steps})"
         print(f"wrote {args.out}: {seconds:.2f} s of audio, {result.ar_steps} AR steps{note}, "
               f"{total:.2f} s wall, RTF {total / max(seconds, 1e-9):.2f}", file=sys.stderr)
+        if params.layer_skip:
+            print(f"layer-skip: {100 * result.stats.layer_fraction:.0f}% of AR layers run", file=sys.stderr)
+        if params.refine_on_stop:
+            print(f"refine-on-stop changed {result.stats.refine_changed} of {result.ar_steps} "
+                  "level-0 codes", file=sys.stderr)
     return 0

@@ -3,8 +3,16 @@
 Batched inputs are left-padded for the AR (so every item's next position is the last column
 and one cached step serves all items) and right-padded for the NAR (one parallel pass per
 level). Every loop is bounded by ``max_steps``: generation always ends.
+
+What the sampling parameters change here (the rest happens inside ``TokenSampler``):
+- ``layer_skip``: each AR step may exit early (``ARNARModel.step_with_layer_skip``);
+- ``beam_width`` > 1: the AR runs a beam search instead (``vall_e.inference.ar_beam``);
+- ``refine_on_stop``: once the AR stops, level 0 is re-derived from one full pass;
+- forced response prefixes (``input_prompt_prefix``) are fed before sampling starts.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import torch
 from torch.nn.utils.rnn import pad_sequence
@@ -12,6 +20,20 @@ from torch.nn.utils.rnn import pad_sequence
 from vall_e.models.ar_nar import ARNARModel
 from vall_e.models.layers import KVCache
 from vall_e.sampling import TokenSampler
+
+
+@dataclass
+class DecodeStats:
+    n_layers: int
+    layers_run: list = field(default_factory=list)  # per AR step (batch-wide)
+    refine_changed: int | None = None  # tokens refine-on-stop changed
+
+    @property
+    def layer_fraction(self) -> float:
+        """Share of the layers the AR steps ran (1.0 without layer-skip)."""
+        if not self.layers_run:
+            return 1.0
+        return sum(self.layers_run) / (len(self.layers_run) * self.n_layers)
 
 
 def _left_pad(sequences: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -25,6 +47,17 @@ def _left_pad(sequences: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor
     return x, valid, positions
 
 
+def cached_step(model: ARNARModel, x, positions, cache: KVCache, logits_of, sampler: TokenSampler):
+    """One cached causal step; with layer-skip it may exit early. -> (hidden [B,1,d], layers run)."""
+    valid = torch.ones(x.shape[0], x.shape[1], dtype=torch.bool, device=x.device)
+    p = sampler.params
+    if p.layer_skip:
+        return model.step_with_layer_skip(
+            x, positions, valid, cache, logits_of, p.layer_skip_exit_layer,
+            p.layer_skip_entropy_threshold, p.layer_skip_varentropy_threshold)
+    return model.hidden_states(x, positions, valid, causal=True, cache=cache), len(model.blocks)
+
+
 @torch.inference_mode()
 def autoregress(
     model: ARNARModel,
@@ -34,20 +67,25 @@ def autoregress(
     sampler: TokenSampler,
     stop_token: int,
     max_steps: int,
-) -> tuple[list[torch.Tensor], list[bool]]:
+    history: torch.Tensor | None = None,
+) -> tuple[list[torch.Tensor], list[bool], DecodeStats]:
     """Shared cached loop: feed prefixes, then one sampled token per step until STOP.
 
-    Returns each item's tokens (STOP excluded) and whether it stopped by itself (False when
-    ``max_steps`` cut it off).
+    ``history`` [B, t] holds tokens already in the response (a forced prefix, already part of
+    ``prefixes``); penalties see them. Returns each item's new tokens (STOP excluded), whether
+    it stopped by itself (False when ``max_steps`` cut it off), and the decode statistics.
     """
     x, valid, positions = _left_pad(prefixes)
     batch = x.shape[0]
     cache = KVCache(len(model.blocks))
     hidden = model.hidden_states(x, positions, valid, causal=True, cache=cache)
     next_position = positions[:, -1] + 1
-    history = torch.zeros(batch, 0, dtype=torch.long, device=x.device)
+    if history is None:
+        history = torch.zeros(batch, 0, dtype=torch.long, device=x.device)
+    start = history.shape[1]
     finished = torch.zeros(batch, dtype=torch.bool, device=x.device)
     stopped = torch.zeros(batch, dtype=torch.bool, device=x.device)
+    stats = DecodeStats(len(model.blocks))
     for _ in range(max_steps):
         tokens = sampler(logits_of(hidden[:, -1]), history)
         newly_stopped = (tokens == stop_token) & ~finished
@@ -59,17 +97,35 @@ def autoregress(
             break
         # finished rows keep running (their outputs are discarded): feed them a valid id
         step_input = embed_token(torch.where(finished, torch.zeros_like(tokens), tokens))[:, None]
-        step_valid = torch.ones(batch, 1, dtype=torch.bool, device=x.device)
-        hidden = model.hidden_states(
-            step_input, next_position[:, None], step_valid, causal=True, cache=cache
-        )
+        hidden, layers_run = cached_step(model, step_input, next_position[:, None], cache,
+                                         logits_of, sampler)
+        stats.layers_run.append(layers_run)
         next_position = next_position + 1
     outputs = []
-    for row in history:
-        keep = row != stop_token
-        end = int(keep.logical_not().nonzero()[0]) if not bool(keep.all()) else row.shape[0]
-        outputs.append(row[:end])
-    return outputs, stopped.tolist()
+    for row in history[:, start:]:
+        ends = (row == stop_token).nonzero()
+        outputs.append(row[: int(ends[0])] if ends.numel() else row)
+    return outputs, stopped.tolist(), stats
+
+
+def refine_level0(
+    model: ARNARModel, prefix: torch.Tensor, tokens: torch.Tensor, sampler: TokenSampler
+) -> torch.Tensor:
+    """Refine-on-stop: re-derive every level-0 token from one full pass over the final sequence.
+
+    During decoding each token was chosen from the logits of its own step; here all of them
+    are chosen again from the logits the finished sequence gives each position (STOP masked,
+    so the length is kept). Tokens whose context changed little stay the same.
+    """
+    with torch.inference_mode():
+        seq = torch.cat([prefix, model.code_embeddings[0](tokens)])[None]
+        n = seq.shape[1]
+        valid = torch.ones(1, n, dtype=torch.bool, device=seq.device)
+        positions = torch.arange(n, device=seq.device)[None]
+        hidden = model.hidden_states(seq, positions, valid, causal=True)
+        logits = model.level_logits(hidden[0, prefix.shape[0] - 1 : -1], 0).float()
+        logits[:, model.stop_token] = float("-inf")
+        return sampler(logits, None)
 
 
 def generate_ar(
@@ -78,18 +134,34 @@ def generate_ar(
     prompts: list[torch.Tensor],
     sampler: TokenSampler,
     max_steps: int,
-) -> tuple[list[torch.Tensor], list[bool]]:
-    """Level-0 codes for each (text ids, prompt codes [K, Tp]) pair."""
+    forced: torch.Tensor | None = None,
+) -> tuple[list[torch.Tensor], list[bool], DecodeStats]:
+    """Level-0 codes for each (text ids, prompt codes [K, Tp]) pair.
+
+    ``forced`` [B, Tf] level-0 codes start every response (input-prompt-prefix); the returned
+    tokens exclude them.
+    """
     prefixes = [model.tts_prefix(0, t, p) for t, p in zip(text, prompts)]
-    return autoregress(
-        model,
-        prefixes,
-        embed_token=model.code_embeddings[0],
-        logits_of=lambda h: model.level_logits(h, 0),
-        sampler=sampler,
-        stop_token=model.stop_token,
-        max_steps=max_steps,
-    )
+    if forced is not None:
+        prefixes = [torch.cat([p, model.code_embeddings[0](f)]) for p, f in zip(prefixes, forced)]
+    params = sampler.params
+    if params.beam_width > 1:
+        if len(prefixes) != 1:
+            raise ValueError("beam search decodes one item at a time")
+        from vall_e.inference.ar_beam import beam_autoregress
+
+        outputs, stopped, stats = beam_autoregress(model, prefixes[0], sampler, max_steps, forced)
+    else:
+        outputs, stopped, stats = autoregress(
+            model, prefixes, embed_token=model.code_embeddings[0],
+            logits_of=lambda h: model.level_logits(h, 0), sampler=sampler,
+            stop_token=model.stop_token, max_steps=max_steps, history=forced)
+    if params.refine_on_stop:
+        refined = [refine_level0(model, prefix, tokens, sampler) if tokens.numel() else tokens
+                   for prefix, tokens in zip(prefixes, outputs)]
+        stats.refine_changed = sum(int((a != b).sum()) for a, b in zip(refined, outputs))
+        outputs = refined
+    return outputs, stopped, stats
 
 
 @torch.inference_mode()
@@ -100,8 +172,13 @@ def generate_nar(
     level0: list[torch.Tensor],
     sampler: TokenSampler,
     n_levels: int | None = None,
+    known: list[torch.Tensor] | None = None,
 ) -> list[torch.Tensor]:
-    """Fill levels 1..n_levels-1 given level 0; returns codes [n_levels, T] per item."""
+    """Fill levels 1..n_levels-1 given level 0; returns codes [n_levels, T] per item.
+
+    ``known`` [K, Tk] codes per item are kept as they are over the first Tk frames (a forced
+    response prefix whose every level is already known).
+    """
     n_levels = model.n_levels if n_levels is None else n_levels
     codes = [l0[None, :] for l0 in level0]
     for level in range(1, n_levels):
@@ -115,7 +192,10 @@ def generate_nar(
         for index, (start, current) in enumerate(zip(starts, codes)):
             length = current.shape[1]
             logits = model.level_logits(hidden[index, start : start + length], level)
-            new_level = sampler(logits[None])[0]
+            new_level = sampler(logits[None])[0]  # no history: penalties are AR rules
+            if known is not None:
+                fixed = known[index][level, : length]
+                new_level = torch.cat([fixed, new_level[fixed.shape[0]:]])
             codes[index] = torch.cat([current, new_level[None, :]])
     return codes
 
@@ -132,7 +212,7 @@ def generate_stt(
     device = model.text_embedding.weight.device
     bos = model.text_embedding(torch.tensor([bos_id], device=device))
     prefixes = [torch.cat([model.stt_prefix(codes), bos]) for codes in audio]
-    outputs, _ = autoregress(
+    outputs, _, _ = autoregress(
         model,
         prefixes,
         embed_token=model.text_embedding,

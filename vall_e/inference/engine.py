@@ -15,8 +15,8 @@ import torch
 
 from vall_e.audio import load_audio
 from vall_e.codecs import AudioCodec, get_codec
-from vall_e.errors import TextError
-from vall_e.inference.ar_nar_decode import generate_ar, generate_nar, generate_stt
+from vall_e.errors import SamplingError, TextError
+from vall_e.inference.ar_nar_decode import DecodeStats, generate_ar, generate_nar, generate_stt
 from vall_e.models.checkpoint import LoadedCheckpoint, load_checkpoint
 from vall_e.sampling import SamplingParams, TokenSampler, make_generator
 from vall_e.text import normalize_text, phonemes_to_string, phonemize
@@ -42,6 +42,7 @@ class SynthesisResult:
     stopped: bool  # False when --max-ar-steps cut the AR off
     ar_steps: int
     seconds: dict = field(default_factory=dict)  # wall time per stage
+    stats: DecodeStats | None = None  # layers run per AR step, refine-on-stop changes
 
 
 @dataclass
@@ -99,33 +100,61 @@ class ARNAREngine:
         reference: str | Path,
         params: SamplingParams = SamplingParams(),
         settings: PromptSettings | None = None,
+        prompt_text: str | None = None,
     ) -> SynthesisResult:
+        """Speak ``text`` in the voice of ``reference``.
+
+        With ``params.input_prompt_prefix`` the reference's own codes start the response and
+        ``prompt_text`` (the reference's transcript) is spoken before ``text``; the audio of
+        the reference part is cut from the result.
+        """
         settings = settings or self.defaults
         params = params.validate()
+        self._check_layer_skip(params)
         timings = {}
         start = time.perf_counter()
-        text_ids = self.text_ids(text, settings)
         prompt = self.prompt_codes(reference, settings.input_prompt_length)
+        forced = None
+        if params.input_prompt_prefix:
+            if not prompt_text or not prompt_text.strip():
+                raise TextError("--input-prompt-prefix needs the reference's transcript: "
+                                "add --prompt-text \"what the reference says\"")
+            text = f"{prompt_text.strip()} {text.strip()}"
+            forced = prompt[None, 0]
+        text_ids = self.text_ids(text, settings)
         timings["prepare"] = time.perf_counter() - start
         generator = make_generator(params.seed, self.device)
         start = time.perf_counter()
-        (level0,), (stopped,) = generate_ar(
-            self.model, [text_ids], [prompt], TokenSampler(params, "ar", generator),
-            settings.max_ar_steps,
-        )
+        ar_sampler = TokenSampler(params, "ar", generator, stop_token=self.model.stop_token)
+        (level0,), (stopped,), stats = generate_ar(
+            self.model, [text_ids], [prompt], ar_sampler, settings.max_ar_steps, forced=forced)
         timings["ar"] = time.perf_counter() - start
         if level0.numel() == 0:
             raise RuntimeError("the AR stopped before producing any audio frame; try another seed")
         start = time.perf_counter()
-        (codes,) = generate_nar(
-            self.model, [text_ids], [prompt], [level0], TokenSampler(params, "nar", generator)
-        )
+        known = None
+        if forced is not None:
+            level0, known = torch.cat([forced[0], level0]), [prompt]
+        (codes,) = generate_nar(self.model, [text_ids], [prompt], [level0],
+                                TokenSampler(params, "nar", generator), known=known)
+        if forced is not None:
+            codes = codes[:, forced.shape[1]:]
         timings["nar"] = time.perf_counter() - start
         start = time.perf_counter()
         audio = self.codec.decode(codes[None])[0].float().cpu()
         timings["decode"] = time.perf_counter() - start
         return SynthesisResult(audio, self.codec.sample_rate, codes.cpu(), stopped,
-                               int(level0.numel()), timings)
+                               int(codes.shape[1]), timings, stats)
+
+    def _check_layer_skip(self, params: SamplingParams) -> None:
+        if params.layer_skip and self.checkpoint.config.model.early_exit_loss <= 0:
+            raise SamplingError(
+                f"--layer-skip needs a model trained with an early-exit loss "
+                f"(model.early_exit_loss > 0); {self.checkpoint.path} was not")
+        n_layers = len(self.model.blocks)
+        if params.layer_skip and params.layer_skip_exit_layer >= n_layers:
+            raise SamplingError(f"--layer-skip-exit-layer must be < {n_layers} (the model's "
+                                f"layer count), got {params.layer_skip_exit_layer}")
 
     def stt(self, reference: str | Path, params: SamplingParams = SamplingParams(),
             max_steps: int = 500) -> str:
@@ -138,7 +167,7 @@ class ARNAREngine:
         generator = make_generator(params.seed, self.device)
         (ids,) = generate_stt(
             self.model, [codes], self.tokenizer.BOS_ID, self.tokenizer.EOS_ID,
-            TokenSampler(params, "ar", generator), max_steps,
+            TokenSampler(params, "ar", generator, stop_token=self.tokenizer.EOS_ID), max_steps,
         )
         return phonemes_to_string(self.tokenizer.decode(ids.tolist()))
 

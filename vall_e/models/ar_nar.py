@@ -110,14 +110,61 @@ class ARNARModel(nn.Module):
         valid: torch.Tensor,
         causal: bool,
         cache: KVCache | None = None,
-    ) -> torch.Tensor:
-        """Run the blocks over x [B, T, d]; with a cache, x continues the cached sequence."""
+        all_layers: bool = False,
+    ):
+        """Run the blocks over x [B, T, d]; with a cache, x continues the cached sequence.
+
+        Returns the final normed hidden states, or with ``all_layers`` the normed output of
+        every layer (the last one included): the shared head reads any of them.
+        """
         key_valid = cache.extend_mask(valid) if cache is not None else valid
         mask = attention_mask(x.shape[1], key_valid, causal)
         rope = self.rotary(positions)
+        outputs = []
         for index, block in enumerate(self.blocks):
             x = block(x, rope, mask, cache.layers[index] if cache is not None else None)
-        return self.norm(x)
+            if all_layers and index < len(self.blocks) - 1:
+                outputs.append(self.norm(x))
+        return outputs + [self.norm(x)] if all_layers else self.norm(x)
+
+    def step_with_layer_skip(
+        self,
+        x: torch.Tensor,
+        positions: torch.Tensor,
+        valid: torch.Tensor,
+        cache: KVCache,
+        logits_of,
+        exit_layer: int,
+        entropy_threshold: float,
+        varentropy_threshold: float,
+    ) -> tuple[torch.Tensor, int]:
+        """One cached causal step that may stop early. Returns (normed hidden, layers run).
+
+        After each layer up to ``exit_layer`` (0-based; -1 = any but the last) the shared norm
+        and head score the step; when entropy and varentropy are under their thresholds for
+        every row, the remaining layers are skipped. Their KV cache still needs an entry for
+        this position, so the exit layer's hidden state is projected into each skipped layer's
+        keys and values (state propagation, as in CALM): one small matmul per skipped layer
+        instead of its attention and MLP, and later steps see a cache of the right length.
+        """
+        from vall_e.sampling.processors import is_confident
+
+        key_valid = cache.extend_mask(valid)
+        mask = attention_mask(x.shape[1], key_valid, causal=True)
+        rope = self.rotary(positions)
+        n_layers = len(self.blocks)
+        last_check = n_layers - 2 if exit_layer < 0 else min(exit_layer, n_layers - 2)
+        for index, block in enumerate(self.blocks):
+            x = block(x, rope, mask, cache.layers[index])
+            if index <= last_check:
+                hidden = self.norm(x)
+                logits = logits_of(hidden[:, -1])
+                if bool(is_confident(logits, entropy_threshold, varentropy_threshold).all()):
+                    for skipped in range(index + 1, n_layers):
+                        self.blocks[skipped].attn.fill_cache(
+                            self.blocks[skipped].attn_norm(x), rope, cache.layers[skipped])
+                    return hidden, index + 1
+        return self.norm(x), n_layers
 
     def level_logits(self, hidden: torch.Tensor, level: int) -> torch.Tensor:
         return self.heads[level](hidden)
@@ -149,8 +196,16 @@ class ARNARModel(nn.Module):
             sequences.append(seq)
             targets.append(target)
         batch = self.pack(sequences, targets)
-        hidden = self.hidden_states(batch.x, batch.positions, batch.valid, causal=True)
-        return _scored(self.level_logits, hidden, batch.targets, [0] * len(text))
+        levels = [0] * len(text)
+        weight = self.config.early_exit_loss
+        if weight <= 0:
+            hidden = self.hidden_states(batch.x, batch.positions, batch.valid, causal=True)
+            return _scored(self.level_logits, hidden, batch.targets, levels)
+        layers = self.hidden_states(batch.x, batch.positions, batch.valid, causal=True, all_layers=True)
+        loss, accuracy = _scored(self.level_logits, layers[-1], batch.targets, levels)
+        # early-exit loss: every intermediate layer learns to predict through the shared head
+        early = [_scored(self.level_logits, h, batch.targets, levels)[0] for h in layers[:-1]]
+        return loss + weight * torch.stack(early).mean(), accuracy
 
     def nar_loss(
         self, text: list, prompts: list, responses: list, levels: list[int]

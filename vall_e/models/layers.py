@@ -71,6 +71,11 @@ class LayerKVCache:
             values[:, :, : self.length] = self.values[:, :, : self.length]
         self.keys, self.values = keys, values
 
+    def reorder(self, rows: torch.Tensor) -> None:
+        """Keep batch rows in the order of ``rows`` (beam search moves hypotheses around)."""
+        if self.keys is not None:
+            self.keys, self.values = self.keys[rows], self.values[rows]
+
     def truncate(self, length: int) -> None:
         """Forget everything after ``length`` positions (used to roll back speculative steps)."""
         self.length = min(self.length, length)
@@ -86,6 +91,12 @@ class KVCache:
     @property
     def length(self) -> int:
         return self.layers[0].length
+
+    def reorder(self, rows: torch.Tensor) -> None:
+        for layer in self.layers:
+            layer.reorder(rows)
+        if self.key_valid is not None:
+            self.key_valid = self.key_valid[rows]
 
     def extend_mask(self, valid: torch.Tensor) -> torch.Tensor:
         self.key_valid = valid if self.key_valid is None else torch.cat([self.key_valid, valid], 1)
@@ -117,6 +128,13 @@ class Attention(nn.Module):
             q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0
         )
         return self.out(y.transpose(1, 2).reshape(b, t, d))
+
+
+    def fill_cache(self, x: torch.Tensor, rope, cache: LayerKVCache) -> None:
+        """Append keys/values computed from x without attending (for skipped layers)."""
+        b, t, d = x.shape
+        _, k, v = self.qkv(x).view(b, t, 3, self.n_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        cache.append(apply_rotary(k, *rope), v)
 
 
 class MLP(nn.Module):

@@ -15,9 +15,10 @@ tokens generated so far (its length is the current sequence length). Order of ap
    keeps the top token), mirostat when ``mirostat_tau`` > 0 (AR only), else multinomial with
    ``generator``.
 
-Role 'ar' (the AR and LLM-TTS) uses every stage. Role 'nar' uses only temperature (nar_temp,
-min_nar_temp), top-k, top-p, min-p and the repetition penalty (its history, e.g. the level
-below, applies to every position of the item). Beam search is driven by the decoding loop
+Role 'ar' (the AR and LLM-TTS) uses every stage. Role 'nar' uses temperature (nar_temp,
+min_nar_temp), top-k, top-p and min-p; the NAR decoder passes no history (a level's codes are
+not a sequence in time of the same codebook), so the history penalties are AR rules.
+Beam search is driven by the decoding loop
 (``vall_e.sampling.beam``), which asks ``log_probs`` for the processed distribution.
 
 The engine knows nothing about how a token was chosen; the sampler knows nothing about audio.
