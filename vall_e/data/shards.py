@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from vall_e.codecs import CodecInfo
-from vall_e.errors import DataError, VallEError
+from vall_e.errors import DataError
 
 FORMAT = "vall_e.codes"
 VERSION = 1
