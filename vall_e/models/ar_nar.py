@@ -26,6 +26,7 @@ from torch.nn.utils.rnn import pad_sequence
 
 from vall_e.config import ModelConfig
 from vall_e.models.layers import Block, KVCache, RMSNorm, RotaryEmbedding, attention_mask
+from vall_e.sampling.processors import is_confident
 
 IGNORE = -100
 
@@ -147,8 +148,6 @@ class ARNARModel(nn.Module):
         keys and values (state propagation, as in CALM): one small matmul per skipped layer
         instead of its attention and MLP, and later steps see a cache of the right length.
         """
-        from vall_e.sampling.processors import is_confident
-
         key_valid = cache.extend_mask(valid)
         mask = attention_mask(x.shape[1], key_valid, causal=True)
         rope = self.rotary(positions)

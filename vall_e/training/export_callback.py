@@ -7,6 +7,7 @@ Resuming the optimiser is Lightning's job (``last.ckpt``); this callback only ex
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import lightning as L
@@ -47,8 +48,6 @@ class ExportCheckpoint(L.Callback):
         return path
 
     def _prune(self) -> None:
-        import shutil
-
         steps = sorted((self.output_dir / "checkpoints").glob("step-*"))
         for old in steps[: max(0, len(steps) - self.keep_last)]:
             shutil.rmtree(old, ignore_errors=True)
