@@ -19,11 +19,18 @@ import yaml
 from vall_e.errors import ConfigError
 
 
+FAMILIES = ("ar_nar", "llm")
+LLM_LAYOUTS = ("flat", "orpheus")
+TEXT_UNITS = ("phonemes", "characters")
+
+
 @dataclass
 class ModelConfig:
-    """The AR+NAR transformer. One shared network serves the AR, every NAR level and STT."""
+    """The network. ``family: ar_nar`` is one shared AR+NAR transformer serving the AR, every NAR
+    level and STT; ``family: llm`` is a causal LM (transformers' Llama) over a flat token layout.
+    """
 
-    family: str = "ar_nar"
+    family: str = "ar_nar"  # "ar_nar" or "llm"
     d_model: int = 256
     n_layers: int = 6
     n_heads: int = 4
@@ -31,12 +38,21 @@ class ModelConfig:
     dropout: float = 0.1
     tasks: list = field(default_factory=lambda: ["tts"])  # subset of ["tts", "stt"]
     # weight of the AR loss scored at every intermediate layer through the shared head; > 0
-    # trains the model for early exit and makes it compatible with --layer-skip
+    # trains the model for early exit and makes it compatible with --layer-skip (ar_nar only)
     early_exit_loss: float = 0.0
+    # ----- family: llm only -----
+    layout: Optional[str] = None  # "flat" (any codec, trained here) or "orpheus" (SNAC ids)
+    text_units: str = "phonemes"  # flat layout: "phonemes" or "characters"
+    # local Hugging Face directory whose weights (and, for orpheus, tokenizer) training starts
+    # from; None builds a fresh Llama from d_model / n_layers / n_heads / ffn_mult
+    base_model: Optional[str] = None
+    # 0 scores only the audio tokens (and the end of speech); > 0 adds the text/prompt tokens
+    text_loss_weight: float = 0.0
+    max_positions: int = 4096  # longest token sequence (prompt + speech) the LM accepts
 
     def validate(self) -> None:
-        if self.family != "ar_nar":
-            raise ConfigError(f"model.family '{self.family}' is not supported; use 'ar_nar'")
+        if self.family not in FAMILIES:
+            raise ConfigError(f"model.family '{self.family}' is not supported; use one of {list(FAMILIES)}")
         if self.d_model % self.n_heads:
             raise ConfigError(
                 f"model.d_model ({self.d_model}) must be divisible by model.n_heads ({self.n_heads})"
@@ -48,6 +64,28 @@ class ModelConfig:
         bad = [t for t in self.tasks if t not in ("tts", "stt")]
         if bad or not self.tasks:
             raise ConfigError(f"model.tasks {self.tasks} invalid; choose from ['tts', 'stt']")
+        if self.family == "llm":
+            self._validate_llm()
+        elif self.layout is not None or self.base_model is not None:
+            raise ConfigError("model.layout and model.base_model are for model.family: llm; "
+                              "remove them or set family: llm")
+
+    def _validate_llm(self) -> None:
+        if self.layout not in LLM_LAYOUTS:
+            raise ConfigError(f"model.layout must be one of {list(LLM_LAYOUTS)} for family llm, "
+                              f"got {self.layout!r}")
+        if self.text_units not in TEXT_UNITS:
+            raise ConfigError(f"model.text_units must be one of {list(TEXT_UNITS)}, got {self.text_units!r}")
+        if self.layout == "orpheus" and not self.base_model:
+            raise ConfigError("model.layout orpheus needs model.base_model: a local Hugging Face "
+                              "directory with the Orpheus tokenizer (and weights to start from)")
+        if "stt" in self.tasks or self.early_exit_loss > 0:
+            raise ConfigError("model.tasks stt and model.early_exit_loss are AR+NAR features; "
+                              "family llm trains tts only")
+        if self.text_loss_weight < 0:
+            raise ConfigError(f"model.text_loss_weight must be >= 0, got {self.text_loss_weight}")
+        if self.max_positions < 16:
+            raise ConfigError(f"model.max_positions must be >= 16, got {self.max_positions}")
 
 
 @dataclass

@@ -35,3 +35,7 @@ class SamplingError(VallEError):
 
 class DataError(VallEError):
     """Prepared data is missing, incomplete or malformed, or an input corpus is unusable."""
+
+
+class GenerationError(VallEError):
+    """The model produced nothing usable (no audio frame): another seed or sampler may help."""

@@ -1,7 +1,9 @@
 """`python -m vall_e TEXT REFERENCE OUT [flags]`: synthesize speech, or transcribe with --task stt.
 
 The model is a checkpoint directory (--model) or the ``latest`` checkpoint of the run a
-training YAML describes (--yaml). Flags left unset take the checkpoint's inference defaults.
+training YAML describes (--yaml), of either family (AR+NAR or LLM-TTS: the checkpoint says
+which). Flags left unset take the checkpoint's inference defaults. For models trained with voice
+names (Orpheus), REFERENCE may be a voice name instead of a recording.
 """
 from __future__ import annotations
 
@@ -18,10 +20,14 @@ DESCRIPTION = "Synthesize TEXT in the voice of REFERENCE (a wav) into OUT, or tr
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m vall_e", description=DESCRIPTION)
     p.add_argument("text", help="text to speak (for --task stt: ignored, pass '')")
-    p.add_argument("reference", help="reference recording whose voice is cloned (any format soundfile reads)")
+    p.add_argument("reference", help="reference recording whose voice is cloned (any format "
+                   "soundfile reads), or a voice name of the model (e.g. tara for Orpheus)")
     p.add_argument("out", nargs="?", help="output wav path (required for --task tts)")
     src = p.add_argument_group("model")
-    src.add_argument("--model", help="checkpoint directory (config.json + model.safetensors + vocab.json)")
+    src.add_argument("--model", help="checkpoint directory: AR+NAR or LLM-TTS (also a plain "
+                     "Orpheus Hugging Face directory)")
+    src.add_argument("--allow-download", action="store_true",
+                     help="let --model be a Hugging Face hub id and download it (needs internet)")
     src.add_argument("--yaml", help="training YAML; uses <train.output_dir>/latest")
     src.add_argument("--codec-path", help="codec weights directory, overriding the one the checkpoint names")
     src.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N")
@@ -32,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     task.add_argument("--max-ar-steps", type=int, help="hard cap on AR steps (frames of level 0); generation always ends")
     task.add_argument("--input-prompt-length", type=float,
                       help="seconds of the reference kept as the acoustic prompt (default from the checkpoint, 6)")
-    task.add_argument("--prompt-text", help="transcript of REFERENCE (needed by --input-prompt-prefix)")
+    task.add_argument("--prompt-text", help="transcript of REFERENCE (needed by --input-prompt-prefix "
+                      "and by orpheus-layout models to clone a recording)")
     add_sampling_flags(p)
     p.add_argument("--quiet", action="store_true", help="print nothing but errors (and the stt transcript)")
     return p
@@ -58,20 +65,26 @@ def main(argv: list[str] | None = None) -> int:
     from dataclasses import replace
 
     from vall_e.audio import save_audio
-    from vall_e.inference.engine import ARNAREngine
+    from vall_e.inference.loader import load_engine
 
     if args.task == "tts" and not args.out:
         raise ConfigError("OUT is missing: give the path of the wav to write")
     params = sampling_params_from_args(args)
     model_dir = model_directory(args)
-    if not Path(args.reference).is_file():  # fail before the slow model load
+    reference = Path(args.reference)
+    looks_like_path = reference.suffix != "" or len(reference.parts) > 1
+    if looks_like_path and not reference.is_file():  # fail before the slow model load
         raise AudioError(f"audio file not found: {args.reference}; check the path")
     try:
-        engine = ARNAREngine.from_checkpoint(model_dir, args.device or "auto", args.codec_path)
+        engine = load_engine(model_dir, args.device or "auto", args.codec_path,
+                             allow_download=args.allow_download)
     except ValueError as exc:  # e.g. a CUDA device on a CPU machine
         if isinstance(exc, VallEError):
             raise
         raise ConfigError(str(exc)) from None
+    if not reference.is_file() and args.reference not in engine.voices:
+        voices = f" or one of its voices: {', '.join(engine.voices)}" if engine.voices else ""
+        raise AudioError(f"audio file not found: {args.reference}; give a recording{voices}")
     overrides = {k: v for k, v in {
         "language": args.language, "max_ar_steps": args.max_ar_steps,
         "input_prompt_length": args.input_prompt_length}.items() if v is not None}
@@ -81,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         raise ConfigError("--input-prompt-length must be positive (seconds)")
     settings = replace(engine.defaults, **overrides)
     if args.task == "stt":
+        if engine.family != "ar_nar":
+            raise ConfigError("--task stt needs an AR+NAR model trained with the stt task")
         print(engine.stt(args.reference, params, max_steps=settings.max_ar_steps))
         return 0
     result = engine.tts(args.text, args.reference, params, settings, prompt_text=args.prompt_text)

@@ -147,6 +147,10 @@ def local_error(source: str, exc: BaseException) -> CheckpointError:
 class AudioCodec(abc.ABC):
     """A neural audio codec: waveform <-> [B, K, T] integer codes (see module docstring)."""
 
+    # frames a streaming decoder holds back because the decoder looks right (non-causal
+    # convolutions); a causal decoder sets 0 (see vall_e.inference.streaming)
+    streaming_lookahead_frames: int = 1
+
     def __init__(self, info: CodecInfo, device: str | torch.device = "cpu") -> None:
         self._info = info
         self.device = torch.device(device)

@@ -29,6 +29,8 @@ DEFAULT_HUB_ID = "facebook/encodec_24khz"
 class EncodecCodec(AudioCodec):
     """Wraps a loaded ``transformers.EncodecModel``; build it with ``from_config``."""
 
+    streaming_lookahead_frames = 0  # the 24 kHz model is causal: frame t never sees t + 1
+
     def __init__(self, model, n_levels: int = 8, device: str | torch.device = "cpu") -> None:
         cfg = model.config
         if cfg.audio_channels != 1 or cfg.chunk_length_s is not None or cfg.normalize:

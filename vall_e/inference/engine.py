@@ -8,49 +8,25 @@ The engine knows nothing about argv; the CLI builds its arguments.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from vall_e.audio import load_audio
 from vall_e.codecs import AudioCodec, get_codec
-from vall_e.errors import SamplingError, TextError
-from vall_e.inference.ar_nar_decode import DecodeStats, generate_ar, generate_nar, generate_stt
+from vall_e.errors import GenerationError, SamplingError, TextError
+from vall_e.inference.ar_nar_decode import generate_ar, generate_nar, generate_stt
+from vall_e.inference.common import (PromptSettings, SynthesisResult, check_text,
+                                     checkpoint_codec_path, resolve_device,
+                                     speaker_from_recording)
+from vall_e.inference.speaker import SpeakerProfile
 from vall_e.models.checkpoint import LoadedCheckpoint, load_checkpoint
 from vall_e.sampling import SamplingParams, TokenSampler, make_generator
-from vall_e.text import normalize_text, phonemes_to_string, phonemize
+from vall_e.text import phonemes_to_string, phonemize, split_sentences
 
-
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except RuntimeError:
-        raise ValueError(f"unknown device '{device}': use auto, cpu, cuda or cuda:N") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device '{device}' asked for but no CUDA GPU is available; use --device cpu")
-    return resolved
-
-
-@dataclass
-class SynthesisResult:
-    audio: torch.Tensor  # [S] float32
-    sample_rate: int
-    codes: torch.Tensor  # [K, T]
-    stopped: bool  # False when --max-ar-steps cut the AR off
-    ar_steps: int
-    seconds: dict = field(default_factory=dict)  # wall time per stage
-    stats: DecodeStats | None = None  # layers run per AR step, refine-on-stop changes
-
-
-@dataclass
-class PromptSettings:
-    language: str = "en-us"
-    max_ar_steps: int = 1500
-    input_prompt_length: float = 6.0
-    max_text_chars: int = 1000
+__all__ = ["ARNAREngine", "PromptSettings", "SynthesisResult", "resolve_device"]
 
 
 class ARNAREngine:
@@ -73,25 +49,35 @@ class ARNAREngine:
     ) -> "ARNAREngine":
         resolved = resolve_device(device)
         checkpoint = load_checkpoint(directory, resolved)
-        codec_config = replace(checkpoint.config.codec, path=codec_path or _codec_path(checkpoint))
+        codec_config = replace(checkpoint.config.codec, path=codec_path or checkpoint_codec_path(checkpoint.config, checkpoint.path))
         return cls(checkpoint, get_codec(codec_config, device=str(resolved)), resolved)
+
+    family = "ar_nar"
+    voices: tuple = ()  # AR+NAR models clone from recordings only
+
+    @property
+    def info(self):
+        return self.codec.info
 
     # ----- inputs -----------------------------------------------------------------------
     def text_ids(self, text: str, settings: PromptSettings) -> torch.Tensor:
-        text = normalize_text(text)
-        if len(text) > settings.max_text_chars:
-            raise TextError(
-                f"text is {len(text)} characters; one utterance takes at most "
-                f"{settings.max_text_chars} (split it into sentences)"
-            )
+        text = check_text(text, settings)
         ids = self.tokenizer.encode(phonemize(text, settings.language), add_bos_eos=True)
         return torch.tensor(ids, dtype=torch.long, device=self.device)
 
-    def prompt_codes(self, reference: str | Path, seconds: float) -> torch.Tensor:
-        """Codes [K, Tp] of the first ``seconds`` of the (trimmed) reference recording."""
-        wav = load_audio(reference, self.codec.sample_rate)
-        wav = wav[: max(1, int(seconds * self.codec.sample_rate))]
-        return self.codec.encode(wav.to(self.device))[0]
+    def create_speaker(self, reference: str | Path, transcript: str | None = None,
+                       settings: PromptSettings | None = None) -> SpeakerProfile:
+        settings = settings or self.defaults
+        return speaker_from_recording(self.codec, reference, settings.input_prompt_length,
+                                      transcript, settings.language)
+
+    def _prompt(self, speaker: SpeakerProfile | None, settings: PromptSettings) -> torch.Tensor:
+        if speaker is None or speaker.codes is None:
+            raise TextError("AR+NAR models clone a voice from a reference recording: make the "
+                            "speaker with create_speaker(wav), not a voice name")
+        speaker.require_codec(self.codec.info, str(self.checkpoint.path))
+        frames = self.codec.seconds_to_frames(settings.input_prompt_length)
+        return speaker.codes[:, :frames].to(self.device)
 
     # ----- tasks ------------------------------------------------------------------------
     def tts(
@@ -102,49 +88,89 @@ class ARNAREngine:
         settings: PromptSettings | None = None,
         prompt_text: str | None = None,
     ) -> SynthesisResult:
-        """Speak ``text`` in the voice of ``reference``.
+        """Speak ``text`` in the voice of the recording ``reference`` (see ``synthesize``)."""
+        settings = settings or self.defaults
+        params = params.validate()
+        self._check_layer_skip(params)
+        if params.input_prompt_prefix and not (prompt_text and prompt_text.strip()):
+            raise TextError("--input-prompt-prefix needs the reference's transcript: "
+                            "add --prompt-text \"what the reference says\"")
+        start = time.perf_counter()
+        speaker = self.create_speaker(reference, prompt_text if params.input_prompt_prefix
+                                      else None, settings)
+        encode = time.perf_counter() - start
+        (result,) = self.synthesize([text], speaker, params, settings)
+        result.seconds["prepare"] = result.seconds.get("prepare", 0.0) + encode
+        return result
 
-        With ``params.input_prompt_prefix`` the reference's own codes start the response and
-        ``prompt_text`` (the reference's transcript) is spoken before ``text``; the audio of
-        the reference part is cut from the result.
+    def synthesize(
+        self,
+        texts: list[str],
+        speaker: SpeakerProfile | None,
+        params: SamplingParams = SamplingParams(),
+        settings: PromptSettings | None = None,
+    ) -> list[SynthesisResult]:
+        """Speak each of ``texts`` in the voice of ``speaker``, decoded together as one batch.
+
+        With ``params.input_prompt_prefix`` the speaker's own codes start each response and its
+        transcript is spoken before the text; the audio of that part is cut from the result.
+        Beam search decodes one item at a time.
         """
         settings = settings or self.defaults
         params = params.validate()
         self._check_layer_skip(params)
+        if params.beam_width > 1 and len(texts) > 1:
+            return [r for t in texts for r in self.synthesize([t], speaker, params, settings)]
         timings = {}
         start = time.perf_counter()
-        prompt = self.prompt_codes(reference, settings.input_prompt_length)
+        prompt = self._prompt(speaker, settings)
         forced = None
         if params.input_prompt_prefix:
-            if not prompt_text or not prompt_text.strip():
+            if not speaker.transcript:
                 raise TextError("--input-prompt-prefix needs the reference's transcript: "
-                                "add --prompt-text \"what the reference says\"")
-            text = f"{prompt_text.strip()} {text.strip()}"
-            forced = prompt[None, 0]
-        text_ids = self.text_ids(text, settings)
+                                "create the speaker with a transcript (--prompt-text)")
+            texts = [f"{speaker.transcript.strip()} {t.strip()}" for t in texts]
+            forced = speaker.codes[0].to(self.device)[None].expand(len(texts), -1)
+        text_ids = [self.text_ids(t, settings) for t in texts]
+        prompts = [prompt] * len(texts)
         timings["prepare"] = time.perf_counter() - start
         generator = make_generator(params.seed, self.device)
         start = time.perf_counter()
         ar_sampler = TokenSampler(params, "ar", generator, stop_token=self.model.stop_token)
-        (level0,), (stopped,), stats = generate_ar(
-            self.model, [text_ids], [prompt], ar_sampler, settings.max_ar_steps, forced=forced)
+        level0, stopped, stats = generate_ar(
+            self.model, text_ids, prompts, ar_sampler, settings.max_ar_steps, forced=forced)
         timings["ar"] = time.perf_counter() - start
-        if level0.numel() == 0:
-            raise RuntimeError("the AR stopped before producing any audio frame; try another seed")
+        if any(tokens.numel() == 0 for tokens in level0):
+            raise GenerationError("the AR stopped before producing any audio frame; try another seed")
         start = time.perf_counter()
         known = None
         if forced is not None:
-            level0, known = torch.cat([forced[0], level0]), [prompt]
-        (codes,) = generate_nar(self.model, [text_ids], [prompt], [level0],
-                                TokenSampler(params, "nar", generator), known=known)
+            level0 = [torch.cat([f, tokens]) for f, tokens in zip(forced, level0)]
+            known = [speaker.codes.to(self.device)] * len(texts)
+        codes = generate_nar(self.model, text_ids, prompts, level0,
+                             TokenSampler(params, "nar", generator), known=known)
         if forced is not None:
-            codes = codes[:, forced.shape[1]:]
+            codes = [c[:, forced.shape[1]:] for c in codes]
         timings["nar"] = time.perf_counter() - start
         start = time.perf_counter()
-        audio = self.codec.decode(codes[None])[0].float().cpu()
+        audio = [self.codec.decode(c[None])[0].float().cpu() for c in codes]
         timings["decode"] = time.perf_counter() - start
-        return SynthesisResult(audio, self.codec.sample_rate, codes.cpu(), stopped,
-                               int(codes.shape[1]), timings, stats)
+        return [SynthesisResult(a, self.codec.sample_rate, c.cpu(), s, int(c.shape[1]),
+                                dict(timings), stats)
+                for a, c, s in zip(audio, codes, stopped)]
+
+    def stream(self, text: str, speaker: SpeakerProfile | None,
+               params: SamplingParams = SamplingParams(), settings: PromptSettings | None = None,
+               chunk_seconds: float = 0.5) -> Iterator[torch.Tensor]:
+        """Audio chunks of ``text``, one per sentence as soon as it is done.
+
+        The NAR reads a whole level-0 sequence at once, so an AR+NAR model cannot emit audio
+        inside a sentence; LLM-TTS models stream within the sentence (``LLMEngine.stream``).
+        """
+        settings = settings or self.defaults
+        for sentence in split_sentences(text, settings.max_text_chars):
+            (result,) = self.synthesize([sentence], speaker, params, settings)
+            yield result.audio
 
     def _check_layer_skip(self, params: SamplingParams) -> None:
         if params.layer_skip and self.checkpoint.config.model.early_exit_loss <= 0:
@@ -170,11 +196,3 @@ class ARNAREngine:
             TokenSampler(params, "ar", generator, stop_token=self.tokenizer.EOS_ID), max_steps,
         )
         return phonemes_to_string(self.tokenizer.decode(ids.tolist()))
-
-
-def _codec_path(checkpoint: LoadedCheckpoint) -> str | None:
-    """The codec weights named in the checkpoint; a relative path is tried inside it first."""
-    path = checkpoint.config.codec.path
-    if path and not Path(path).is_absolute() and (checkpoint.path / path).exists():
-        return str(checkpoint.path / path)
-    return path

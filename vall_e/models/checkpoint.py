@@ -70,14 +70,14 @@ def save_checkpoint(
             "config": config.to_dict(),
         }
         (staging / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
-        _swap_into_place(staging, directory)
+        swap_into_place(staging, directory)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return directory
 
 
-def _swap_into_place(staging: Path, directory: Path) -> None:
+def swap_into_place(staging: Path, directory: Path) -> None:
     # os.replace cannot overwrite a non-empty directory: move the old one aside first
     old = None
     if directory.exists():

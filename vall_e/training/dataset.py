@@ -72,21 +72,25 @@ class TTSDataset(Dataset):
         self._calls += 1
         return random.Random(hash((self.seed, index, self._calls, torch.initial_seed())))
 
+    def prompt_codes(self, index: int, rng: random.Random) -> torch.Tensor:
+        """A random crop (<= prompt_frames) of another utterance by the same speaker."""
+        utt = self.utterances[index]
+        others = [i for i in self.by_speaker[utt.speaker] if i != index] or [index]
+        source = self.utterances[rng.choice(others)].codes
+        length = min(self.prompt_frames, source.shape[1])
+        start = rng.randint(0, source.shape[1] - length)
+        return torch.from_numpy(np.asarray(source[:, start : start + length], dtype=np.int64))
+
     def __getitem__(self, index: int) -> Example:
         utt = self.utterances[index]
         rng = self._rng(index)
         if index not in self._text_cache:
             ids = self.tokenizer.encode(utt.phonemes, add_bos_eos=True)
             self._text_cache[index] = torch.tensor(ids, dtype=torch.long)
-        others = [i for i in self.by_speaker[utt.speaker] if i != index] or [index]
-        source = self.utterances[rng.choice(others)].codes
-        length = min(self.prompt_frames, source.shape[1])
-        start = rng.randint(0, source.shape[1] - length)
-        prompt = np.asarray(source[:, start : start + length], dtype=np.int64)
         return Example(
             text=self._text_cache[index],
             codes=torch.from_numpy(np.asarray(utt.codes, dtype=np.int64)),
-            prompt=torch.from_numpy(prompt),
+            prompt=self.prompt_codes(index, rng),
             speaker=utt.speaker,
         )
 

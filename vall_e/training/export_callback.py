@@ -2,7 +2,7 @@
 
 Every ``every_n_steps`` (and at the end) it writes ``<output>/checkpoints/step-NNNNNNN`` and
 refreshes ``<output>/latest`` — both atomically, in the inference format (config + safetensors +
-vocab), so the newest model can be used for synthesis while training goes on.
+vocab, or the LLM-TTS format), so the newest model can be used for synthesis while training goes on.
 Resuming the optimiser is Lightning's job (``last.ckpt``); this callback only exports.
 """
 from __future__ import annotations
@@ -12,26 +12,20 @@ from pathlib import Path
 
 import lightning as L
 
-from vall_e.codecs.base import CodecInfo
-from vall_e.config import Config
-from vall_e.models.checkpoint import save_checkpoint
-from vall_e.text.tokenizer import PhonemeTokenizer
+from collections.abc import Callable
 
 
 class ExportCheckpoint(L.Callback):
     def __init__(
         self,
         output_dir: Path,
-        config: Config,
-        tokenizer: PhonemeTokenizer,
-        codec_info: CodecInfo,
+        save: Callable[[Path, L.LightningModule, int], None],
         every_n_steps: int,
         keep_last: int = 3,
     ):
+        """``save(directory, module, step)`` writes one inference checkpoint (atomically)."""
         self.output_dir = Path(output_dir)
-        self.config = config
-        self.tokenizer = tokenizer
-        self.codec_info = codec_info
+        self.save = save
         self.every_n_steps = every_n_steps
         self.keep_last = keep_last
         self.last_exported = -1
@@ -41,9 +35,9 @@ class ExportCheckpoint(L.Callback):
         if step == self.last_exported or not trainer.is_global_zero:
             return None
         self.last_exported = step
-        args = (module.model, self.config, self.tokenizer, self.codec_info, step)
-        path = save_checkpoint(self.output_dir / "checkpoints" / f"step-{step:07d}", *args)
-        save_checkpoint(self.output_dir / "latest", *args)
+        path = self.output_dir / "checkpoints" / f"step-{step:07d}"
+        self.save(path, module, step)
+        self.save(self.output_dir / "latest", module, step)
         self._prune()
         return path
 

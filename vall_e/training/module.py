@@ -65,21 +65,28 @@ class ARNARLightning(L.LightningModule):
         self._losses(batch, "val")
 
     def configure_optimizers(self):
-        train = self.config.train
-        decay, no_decay = [], []
-        for name, param in self.model.named_parameters():
-            # norms and embeddings are not weight-decayed (standard for transformers)
-            (no_decay if param.ndim < 2 or "embedding" in name else decay).append(param)
-        optimizer = torch.optim.AdamW(
-            [{"params": decay, "weight_decay": train.weight_decay},
-             {"params": no_decay, "weight_decay": 0.0}],
-            lr=train.learning_rate,
-            betas=(0.9, 0.95),
-        )
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, WarmupCosine(train.warmup_steps, train.max_steps)
-        )
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return make_optimizer(self.model, self.config)
+
+
+def make_optimizer(model: torch.nn.Module, config: Config) -> dict:
+    """AdamW (no decay on norms, biases and embeddings) with warm-up + cosine, per step."""
+    train = config.train
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        # norms and embeddings are not weight-decayed (standard for transformers)
+        (no_decay if param.ndim < 2 or "embed" in name else decay).append(param)
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": train.weight_decay},
+         {"params": no_decay, "weight_decay": 0.0}],
+        lr=train.learning_rate,
+        betas=(0.9, 0.95),
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, WarmupCosine(train.warmup_steps, train.max_steps)
+    )
+    return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
 
 class WarmupCosine:

@@ -1,8 +1,8 @@
-"""Train an AR+NAR model from prepared shards: ``train(config, resume=...)``.
+"""Train a model (AR+NAR or LLM-TTS, per ``model.family``) from prepared shards.
 
 Output directory layout:
     config.yaml           the exact config of the run
-    vocab.json            the phoneme vocabulary (fixed at the first start, reused on resume)
+    vocab.json            the text vocabulary (fixed at the first start, reused on resume)
     lightning/last.ckpt   optimiser + loop state for --resume (tensors and plain values only)
     checkpoints/step-N/   exported inference checkpoints (the newest few are kept)
     latest/               the newest exported checkpoint
@@ -22,11 +22,8 @@ from torch.utils.data import DataLoader
 from vall_e.config import Config
 from vall_e.data.shards import load_prepared
 from vall_e.errors import CodecMismatchError, ConfigError
-from vall_e.models.checkpoint import build_model
-from vall_e.text.tokenizer import PhonemeTokenizer
-from vall_e.training.dataset import TTSDataset, collate, split_train_val
 from vall_e.training.export_callback import ExportCheckpoint
-from vall_e.training.module import ARNARLightning
+from vall_e.training.setup import setup_for
 
 
 def _check_codec(config: Config, info) -> None:
@@ -36,15 +33,6 @@ def _check_codec(config: Config, info) -> None:
             f"but the config asks for {config.codec.name} ({config.codec.n_levels} levels); "
             "re-prepare the data or fix the codec section"
         )
-
-
-def _tokenizer(output_dir: Path, utterances, resume: bool) -> PhonemeTokenizer:
-    vocab_path = output_dir / "vocab.json"
-    if resume and vocab_path.is_file():
-        return PhonemeTokenizer.load(vocab_path)
-    tokenizer = PhonemeTokenizer.from_phoneme_lists(u.phonemes for u in utterances)
-    tokenizer.save(vocab_path)
-    return tokenizer
 
 
 def _loggers(config: Config, output_dir: Path) -> list:
@@ -77,23 +65,18 @@ def train(config: Config, resume: bool = False, progress: bool = True) -> Path:
 
     codec_info, utterances = load_prepared(config.data.path)
     _check_codec(config, codec_info)
-    tokenizer = _tokenizer(output_dir, utterances, resume)
-    train_utts, val_utts = split_train_val(utterances, config.data.val_fraction)
-    prompt_frames = round(config.data.prompt_seconds * codec_info.frame_rate)
-    L.seed_everything(config.train.seed, workers=True, verbose=False)
-    train_set = TTSDataset(train_utts, tokenizer, prompt_frames, seed=config.train.seed)
-    val_set = TTSDataset(val_utts, tokenizer, prompt_frames, seed=1, deterministic=True)
-    loader_args = dict(collate_fn=collate, num_workers=config.train.num_workers)
-    train_loader = DataLoader(train_set, batch_size=config.train.batch_size, shuffle=True,
-                              drop_last=len(train_set) > config.train.batch_size, **loader_args)
-    val_loader = DataLoader(val_set, batch_size=config.train.batch_size, **loader_args)
+    L.seed_everything(config.train.seed, workers=True, verbose=False)  # seeds model init too
+    setup = setup_for(config, output_dir, utterances, codec_info, resume)
+    loader_args = dict(collate_fn=setup.collate, num_workers=config.train.num_workers)
+    train_loader = DataLoader(setup.train_set, batch_size=config.train.batch_size, shuffle=True,
+                              drop_last=len(setup.train_set) > config.train.batch_size, **loader_args)
+    val_loader = DataLoader(setup.val_set, batch_size=config.train.batch_size, **loader_args)
 
-    module = ARNARLightning(build_model(config, tokenizer, codec_info), config)
     every = config.train.checkpoint_every_n_steps
     callbacks = [
         ModelCheckpoint(dirpath=str(output_dir / "lightning"), every_n_train_steps=every,
                         save_top_k=0, save_last=True),
-        ExportCheckpoint(output_dir, config, tokenizer, codec_info, every),
+        ExportCheckpoint(output_dir, setup.export, every),
     ]
     if not progress:
         logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
@@ -113,6 +96,6 @@ def train(config: Config, resume: bool = False, progress: bool = True) -> Path:
         callbacks=callbacks,
         default_root_dir=str(output_dir),
     )
-    trainer.fit(module, train_loader, val_loader,
+    trainer.fit(setup.module, train_loader, val_loader,
                 ckpt_path=str(last_ckpt) if resume else None, weights_only=True)
     return output_dir / "latest"

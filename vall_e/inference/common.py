@@ -1,0 +1,95 @@
+"""What both inference engines share: device choice, prompt settings, results, speaker creation."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from vall_e.audio import load_audio
+from vall_e.codecs import AudioCodec
+from vall_e.errors import AudioError, TextError
+from vall_e.inference.speaker import SpeakerProfile
+from vall_e.text import normalize_text, phonemize
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"unknown device '{device}': use auto, cpu, cuda or cuda:N") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device '{device}' asked for but no CUDA GPU is available; use --device cpu")
+    return resolved
+
+
+def checkpoint_codec_path(config, directory: Path) -> str | None:
+    """The codec weights a checkpoint's config names; a relative path is tried inside it first."""
+    path = config.codec.path
+    if path and not Path(path).is_absolute() and (Path(directory) / path).exists():
+        return str(Path(directory) / path)
+    return path
+
+
+@dataclass
+class PromptSettings:
+    language: str = "en-us"
+    max_ar_steps: int = 1500  # AR+NAR: level-0 frames; LLM-TTS: generated tokens
+    input_prompt_length: float = 6.0  # seconds of the reference used as the acoustic prompt
+    max_text_chars: int = 1000
+
+
+@dataclass
+class SynthesisResult:
+    audio: torch.Tensor  # [S] float32
+    sample_rate: int
+    codes: torch.Tensor  # [K, T]
+    stopped: bool  # False when the step budget (--max-ar-steps / max_length) cut it off
+    ar_steps: int  # AR+NAR: level-0 frames; LLM-TTS: tokens generated
+    seconds: dict = field(default_factory=dict)  # wall time per stage (of the whole batch)
+    stats: object = None  # AR+NAR: DecodeStats (layers run, refine-on-stop changes)
+    dropped_tokens: int = 0  # LLM-TTS: generated ids that did not fit the layout's frames
+
+
+def check_text(text: str, settings: PromptSettings) -> str:
+    """Normalized ``text``, refused when empty or longer than one utterance may be."""
+    if not isinstance(text, str):
+        raise TextError(f"text must be a string, got {type(text).__name__}")
+    text = normalize_text(text)
+    if not text:
+        raise TextError("text is empty: give something to say")
+    if len(text) > settings.max_text_chars:
+        raise TextError(f"text is {len(text)} characters; one utterance takes at most "
+                        f"{settings.max_text_chars} (split it into sentences, or use CHUNKED "
+                        "generation)")
+    return text
+
+
+MAX_TRANSCRIBED_REFERENCE_SECONDS = 30.0
+
+
+def speaker_from_recording(codec: AudioCodec, reference: str | Path, seconds: float,
+                           transcript: str | None = None, language: str = "en-us") -> SpeakerProfile:
+    """Encode a (trimmed) recording into a speaker profile.
+
+    Without a transcript only the first ``seconds`` are kept (the acoustic prompt). With one,
+    the whole recording is kept so codes and transcript say the same thing (Orpheus cloning,
+    input-prompt prefix); it must then be at most 30 s.
+    """
+    if seconds <= 0:
+        raise ValueError(f"the reference length must be positive, got {seconds} s")
+    if transcript is not None and not transcript.strip():
+        transcript = None
+    wav = load_audio(reference, codec.sample_rate)
+    if transcript is None:
+        wav = wav[: max(1, int(seconds * codec.sample_rate))]
+    elif wav.numel() > MAX_TRANSCRIBED_REFERENCE_SECONDS * codec.sample_rate:
+        raise AudioError(f"{reference} is {wav.numel() / codec.sample_rate:.1f} s; a reference "
+                         f"with a transcript may be at most {MAX_TRANSCRIBED_REFERENCE_SECONDS:g} s "
+                         "(cut it, or leave the transcript out)")
+    codes = codec.encode(wav.to(codec.device))[0].cpu()
+    phonemes = phonemize(normalize_text(transcript), language) if transcript else None
+    return SpeakerProfile(codes=codes, codec=codec.info, transcript=transcript, phonemes=phonemes,
+                          language=language, source=Path(reference).name)

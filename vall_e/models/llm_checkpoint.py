@@ -1,0 +1,193 @@
+"""LLM-TTS checkpoints: a Hugging Face model directory plus ``vall_e.json``.
+
+Our LLM checkpoints are ordinary ``save_pretrained`` directories (``config.json``,
+``model.safetensors``, the tokenizer or ``vocab.json``), so any transformers tool can open
+them; ``vall_e.json`` adds what TTS needs: the layout, the codec, the experiment config and the
+voice names the model was trained with. A directory *without* ``vall_e.json`` whose vocabulary
+covers the Orpheus ids is read as an Orpheus checkpoint (SNAC codes, the eight Orpheus voices),
+so a real Orpheus download works unmodified.
+
+Hub ids are fetched only when asked (``allow_download``); offline that fails with one line.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from vall_e.codecs.base import CodecInfo
+from vall_e.config import CodecConfig, Config, ModelConfig
+from vall_e.errors import CheckpointError, VallEError
+from vall_e.models.checkpoint import FORMAT, VERSION, swap_into_place
+from vall_e.models.llm_layouts import (ORPHEUS_VOICES, OrpheusLayout, load_hf_tokenizer,
+                                       load_layout)
+from vall_e.models.llm_tts import LLMTTSModel
+
+META_FILE = "vall_e.json"
+# SNAC 24 kHz seen through our codec protocol: 7 sub-levels per 2048-sample frame
+SNAC_24KHZ_INFO = CodecInfo("snac", 24000, 24000 / 2048, 7, 4096)
+
+
+@dataclass
+class LoadedLLM:
+    model: LLMTTSModel
+    config: Config
+    codec_info: CodecInfo
+    path: Path
+    step: int = 0
+    voices: list = field(default_factory=list)  # names the model was trained to speak as
+
+
+@contextlib.contextmanager
+def quiet_hf_progress() -> Iterator[None]:
+    """transformers draws progress bars on stderr when loading and saving; they would break
+    the CLI's one-line messages and --quiet. Silence them, then restore the user's setting."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
+def is_hf_directory(directory: Path) -> bool:
+    """A ``save_pretrained`` directory (not one of our AR+NAR checkpoints)."""
+    config = Path(directory) / "config.json"
+    if not config.is_file():
+        return False
+    try:
+        meta = json.loads(config.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
+    return isinstance(meta, dict) and "model_type" in meta
+
+
+def save_llm_checkpoint(directory: str | Path, model: LLMTTSModel, config: Config,
+                        codec_info: CodecInfo, step: int = 0, voices: list | None = None) -> Path:
+    """Write an LLM-TTS checkpoint directory atomically (replacing an existing one)."""
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = directory.parent / f".{directory.name}.tmp-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    try:
+        with quiet_hf_progress():
+            model.lm.save_pretrained(str(staging))
+        model.layout.save(staging)
+        meta = {
+            "format": FORMAT,
+            "version": VERSION,
+            "family": "llm",
+            "step": step,
+            "layout": model.layout.to_dict(),
+            "codec": codec_info.to_dict(),
+            "voices": sorted(voices or []),
+            "config": config.to_dict(),
+        }
+        (staging / META_FILE).write_text(json.dumps(meta, indent=2))
+        swap_into_place(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return directory
+
+
+def load_lm(directory: str | Path, dtype: torch.dtype | None = None):
+    """``AutoModelForCausalLM`` from a local directory (never the network)."""
+    from transformers import AutoModelForCausalLM
+
+    try:
+        with quiet_hf_progress():
+            return AutoModelForCausalLM.from_pretrained(
+                str(directory), local_files_only=True, **({"dtype": dtype} if dtype else {}))
+    except Exception as exc:  # transformers raises OSError / ValueError / EnvironmentError alike
+        reason = " ".join(str(exc).split())[:200]
+        raise CheckpointError(f"{directory}: the model does not load ({reason})") from None
+
+
+def _fetch(source: str, allow_download: bool) -> Path:
+    """The local directory for ``source``; a hub id is downloaded (only when allowed)."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return path
+    if not allow_download:
+        raise CheckpointError(f"model not found: {source} is not a directory (to fetch a hub id, "
+                              "allow downloads: --allow-download / ModelConfig(allow_download=True))")
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(source))
+    except Exception as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise CheckpointError(f"could not download '{source}' from the Hugging Face hub "
+                              f"({reason}); check the connection or pass a local directory") from None
+
+
+def load_llm_checkpoint(source: str | Path, device: str | torch.device = "cpu",
+                        dtype: torch.dtype | None = None, allow_download: bool = False) -> LoadedLLM:
+    directory = _fetch(str(source), allow_download)
+    meta_path = directory / META_FILE
+    if meta_path.is_file():
+        loaded = _load_ours(directory, meta_path, dtype)
+    elif is_hf_directory(directory):
+        loaded = _load_orpheus(directory, dtype)
+    else:
+        raise CheckpointError(f"{directory} is neither a vall_e LLM checkpoint ({META_FILE}) nor "
+                              "a Hugging Face model directory (config.json with model_type)")
+    loaded.model.to(device).eval()
+    return loaded
+
+
+def _load_ours(directory: Path, meta_path: Path, dtype) -> LoadedLLM:
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise CheckpointError(f"{meta_path} is corrupt (not valid JSON)") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("family") != "llm":
+        raise CheckpointError(f"{meta_path} does not describe a vall_e LLM-TTS checkpoint")
+    if meta.get("version") != VERSION:
+        raise CheckpointError(f"{directory} has checkpoint version {meta.get('version')}; "
+                              f"this vall_e reads {VERSION}")
+    try:
+        config = Config.from_dict(meta["config"], source=str(meta_path))
+        codec_info = CodecInfo.from_dict(meta["codec"])
+        layout = load_layout(meta["layout"], directory)
+    except (KeyError, TypeError) as exc:
+        raise CheckpointError(f"{meta_path} is invalid: missing {exc}") from None
+    except VallEError as exc:
+        raise CheckpointError(f"{meta_path} is invalid: {exc}") from None
+    model = _wrap(load_lm(directory, dtype), layout, directory)
+    return LoadedLLM(model, config, codec_info, directory, int(meta.get("step", 0)),
+                     list(meta.get("voices", [])))
+
+
+def _load_orpheus(directory: Path, dtype) -> LoadedLLM:
+    hf_config = json.loads((directory / "config.json").read_text())
+    layout = OrpheusLayout(load_hf_tokenizer(directory))
+    if int(hf_config.get("vocab_size", 0)) < layout.vocab_size:
+        raise CheckpointError(
+            f"{directory} is a Hugging Face model without {META_FILE}, read as Orpheus, but its "
+            f"vocabulary ({hf_config.get('vocab_size')}) lacks the Orpheus audio ids "
+            f"(needs {layout.vocab_size})")
+    config = Config(
+        model=ModelConfig(family="llm", layout="orpheus", base_model=str(directory),
+                          max_positions=int(hf_config.get("max_position_embeddings", 8192))),
+        codec=CodecConfig(name="snac", n_levels=7),
+    ).validate()
+    model = _wrap(load_lm(directory, dtype), layout, directory)
+    return LoadedLLM(model, config, SNAC_24KHZ_INFO, directory, 0, list(ORPHEUS_VOICES))
+
+
+def _wrap(lm, layout, directory: Path) -> LLMTTSModel:
+    try:
+        return LLMTTSModel(lm, layout)
+    except ValueError as exc:
+        raise CheckpointError(f"{directory}: {exc}") from None

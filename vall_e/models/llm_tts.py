@@ -1,0 +1,79 @@
+"""LLM-TTS: a plain causal LM from ``transformers`` (Llama by default) over a token layout.
+
+The network is any ``AutoModelForCausalLM``; everything TTS-specific lives in the layout
+(``llm_layouts.py``). This module only adds the training loss (audio tokens, optionally the
+text) and a fresh-Llama builder sized by ``ModelConfig``.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vall_e.config import ModelConfig
+
+
+def build_llama(config: ModelConfig, vocab_size: int, pad_id: int, bos_id: int, eos_id: int):
+    """A randomly initialised ``LlamaForCausalLM`` with the shape ``config`` asks for."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    # round the SwiGLU width to a multiple of 8, as Llama does, for friendlier matmuls
+    intermediate = max(8, int(round(config.d_model * config.ffn_mult * 2 / 3 / 8)) * 8)
+    llama_config = LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=config.d_model,
+        intermediate_size=intermediate,
+        num_hidden_layers=config.n_layers,
+        num_attention_heads=config.n_heads,
+        num_key_value_heads=config.n_heads,
+        max_position_embeddings=config.max_positions,
+        attention_dropout=config.dropout,
+        tie_word_embeddings=True,  # halves the parameters a large audio vocabulary costs
+        pad_token_id=pad_id,
+        bos_token_id=bos_id,
+        eos_token_id=eos_id,
+    )
+    return LlamaForCausalLM(llama_config)
+
+
+class LLMTTSModel(nn.Module):
+    """A causal LM plus the layout that gives its ids meaning."""
+
+    def __init__(self, lm: nn.Module, layout):
+        super().__init__()
+        self.lm = lm
+        self.layout = layout
+        vocab = lm.get_input_embeddings().num_embeddings
+        if vocab < layout.vocab_size:
+            raise ValueError(f"the LM's vocabulary ({vocab}) is smaller than the {layout.name} "
+                             f"layout needs ({layout.vocab_size})")
+
+    @property
+    def vocab_size(self) -> int:
+        return self.lm.get_input_embeddings().num_embeddings
+
+    @property
+    def max_positions(self) -> int:
+        return int(getattr(self.lm.config, "max_position_embeddings", 1 << 30))
+
+    def forward(self, input_ids, attention_mask=None, position_ids=None, past_key_values=None):
+        return self.lm(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                       past_key_values=past_key_values, use_cache=past_key_values is not None)
+
+    def loss(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, speech_mask: torch.Tensor,
+             text_weight: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+        """Next-token loss on speech targets (+ ``text_weight`` x the prompt/text targets) and
+        the accuracy on speech targets.
+
+        ``speech_mask`` [B, T] marks the ids that are speech (and its end) in ``input_ids``;
+        padding (``attention_mask`` 0) never counts.
+        """
+        logits = self.lm(input_ids=input_ids, attention_mask=attention_mask).logits[:, :-1]
+        targets = input_ids[:, 1:]
+        speech = speech_mask[:, 1:].float()
+        other = attention_mask[:, 1:].float() * (1 - speech)
+        weights = speech + text_weight * other
+        per_token = F.cross_entropy(logits.float().transpose(1, 2), targets, reduction="none")
+        loss = (per_token * weights).sum() / weights.sum().clamp(min=1e-8)
+        correct = (logits.argmax(-1) == targets).float() * speech
+        return loss, correct.sum() / speech.sum().clamp(min=1)

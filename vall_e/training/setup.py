@@ -1,0 +1,135 @@
+"""What differs between the families when training: the module, the datasets, the export.
+
+``setup_for(config, ...)`` returns a ``TrainingSetup``; ``train.py`` runs any of them with the
+same Lightning trainer, callbacks and loggers.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightning as L
+from torch.utils.data import Dataset
+
+from vall_e.codecs.base import CodecInfo
+from vall_e.config import Config
+from vall_e.data.shards import Utterance
+from vall_e.errors import CodecMismatchError, ConfigError
+from vall_e.text import normalize_text
+from vall_e.text.tokenizer import PhonemeTokenizer
+from vall_e.training.dataset import TTSDataset, collate, split_train_val
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainingSetup:
+    module: L.LightningModule
+    train_set: Dataset
+    val_set: Dataset
+    collate: Callable
+    export: Callable[[Path, L.LightningModule, int], None]  # (directory, module, step)
+
+
+def _vocab(output_dir: Path, unit_lists, resume: bool) -> PhonemeTokenizer:
+    """The run's text vocabulary: built at the first start, reused on resume."""
+    vocab_path = output_dir / "vocab.json"
+    if resume and vocab_path.is_file():
+        return PhonemeTokenizer.load(vocab_path)
+    tokenizer = PhonemeTokenizer.from_phoneme_lists(unit_lists)
+    tokenizer.save(vocab_path)
+    return tokenizer
+
+
+def setup_for(config: Config, output_dir: Path, utterances: list[Utterance], codec_info: CodecInfo,
+              resume: bool) -> TrainingSetup:
+    train_utts, val_utts = split_train_val(utterances, config.data.val_fraction)
+    prompt_frames = max(1, round(config.data.prompt_seconds * codec_info.frame_rate))
+    if config.model.family == "llm":
+        return _setup_llm(config, output_dir, utterances, train_utts, val_utts, codec_info,
+                          prompt_frames, resume)
+    return _setup_ar_nar(config, output_dir, utterances, train_utts, val_utts, codec_info,
+                         prompt_frames, resume)
+
+
+def _setup_ar_nar(config, output_dir, utterances, train_utts, val_utts, codec_info,
+                  prompt_frames, resume) -> TrainingSetup:
+    from vall_e.models.checkpoint import build_model, save_checkpoint
+    from vall_e.training.module import ARNARLightning
+
+    tokenizer = _vocab(output_dir, (u.phonemes for u in utterances), resume)
+    module = ARNARLightning(build_model(config, tokenizer, codec_info), config)
+
+    def export(directory: Path, module: L.LightningModule, step: int) -> None:
+        save_checkpoint(directory, module.model, config, tokenizer, codec_info, step)
+
+    return TrainingSetup(
+        module,
+        TTSDataset(train_utts, tokenizer, prompt_frames, seed=config.train.seed),
+        TTSDataset(val_utts, tokenizer, prompt_frames, seed=1, deterministic=True),
+        collate, export)
+
+
+def _setup_llm(config, output_dir, utterances, train_utts, val_utts, codec_info, prompt_frames,
+               resume) -> TrainingSetup:
+    from vall_e.models.llm_checkpoint import save_llm_checkpoint
+    from vall_e.training.llm_dataset import (LLMTTSDataset, SequenceCollator,
+                                             sequence_length)
+    from vall_e.training.llm_module import LLMTTSLightning
+
+    model = _llm_model(config, output_dir, utterances, codec_info, resume)
+    layout = model.layout
+    layout.check_codec(codec_info)
+    limit = config.model.max_positions
+
+    def fits(utts: list[Utterance]) -> list[Utterance]:
+        kept = [u for u in utts if sequence_length(u, layout, prompt_frames) <= limit]
+        if len(kept) < len(utts):
+            log.warning("%d utterances are longer than model.max_positions (%d) and are skipped",
+                        len(utts) - len(kept), limit)
+        if not kept:
+            raise ConfigError(f"no utterance fits in model.max_positions ({limit}) tokens; "
+                              "raise it or lower data.max_seconds / data.prompt_seconds")
+        return kept
+
+    voices = sorted({u.speaker for u in utterances}) if layout.name == "orpheus" else []
+
+    def export(directory: Path, module: L.LightningModule, step: int) -> None:
+        save_llm_checkpoint(directory, module.model, config, codec_info, step, voices)
+
+    return TrainingSetup(
+        LLMTTSLightning(model, config),
+        LLMTTSDataset(fits(train_utts), layout, prompt_frames, seed=config.train.seed),
+        LLMTTSDataset(fits(val_utts), layout, prompt_frames, seed=1, deterministic=True),
+        SequenceCollator(layout.pad_id), export)
+
+
+def _llm_model(config: Config, output_dir: Path, utterances, codec_info, resume):
+    """A fresh flat-layout Llama, or the model of ``model.base_model`` to continue from."""
+    from vall_e.models.llm_layouts import FlatLayout, OrpheusLayout, load_hf_tokenizer
+    from vall_e.models.llm_tts import LLMTTSModel, build_llama
+
+    m = config.model
+    if m.layout == "orpheus":
+        from vall_e.models.llm_checkpoint import load_lm
+
+        if codec_info.name != "snac":
+            raise CodecMismatchError(f"model.layout orpheus trains on SNAC codes, but the data was "
+                                     f"prepared with {codec_info.describe()}")
+        return LLMTTSModel(load_lm(m.base_model), OrpheusLayout(load_hf_tokenizer(m.base_model)))
+    if m.base_model:
+        from vall_e.models.llm_checkpoint import load_llm_checkpoint
+
+        loaded = load_llm_checkpoint(m.base_model)
+        loaded.model.layout.save(output_dir)
+        return loaded.model
+    if m.text_units == "characters":
+        units = (list(normalize_text(u.text)) for u in utterances)
+    else:
+        units = (u.phonemes for u in utterances)
+    layout = FlatLayout(_vocab(output_dir, units, resume), m.text_units, codec_info.n_levels,
+                        codec_info.codebook_size)
+    lm = build_llama(m, layout.vocab_size, layout.PAD, layout.BOS, layout.SPEECH_END)
+    return LLMTTSModel(lm, layout)
