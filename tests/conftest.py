@@ -47,8 +47,9 @@ class TinyRun:
         return sorted(self.corpus.rglob("*.wav"))[0]
 
 
-def write_tiny_config(root: Path, codec_dir: Path, run_dir: Path, **train) -> Path:
-    config = yaml.safe_load((REPO / "configs" / "tiny.yaml").read_text())
+def write_tiny_config(root: Path, codec_dir: Path, run_dir: Path, base: str = "tiny.yaml",
+                      **train) -> Path:
+    config = yaml.safe_load((REPO / "configs" / base).read_text())
     config["codec"]["path"] = str(codec_dir)
     config["train"]["output_dir"] = str(run_dir)
     config["train"].update(train)
@@ -75,3 +76,32 @@ def tiny_run(tmp_path_factory, tiny_codec_dir) -> TinyRun:
                "--output", str(data), "--quiet")
     run_module("vall_e.train", "--yaml", str(config_path), "--data", str(data), "--quiet")
     return TinyRun(root, config_path, corpus, data, run_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_llm_run(tiny_run) -> TinyRun:
+    """A flat-layout LLM-TTS (2 layers, width 32) trained on ``tiny_run``'s prepared data."""
+    run_dir = tiny_run.root / "llm_run"
+    config_path = write_tiny_config(tiny_run.root, Path(_codec_path(tiny_run.config_path)), run_dir,
+                                    base="tiny_llm.yaml", max_steps=60)
+    run_module("vall_e.train", "--yaml", str(config_path), "--data", str(tiny_run.data), "--quiet")
+    return TinyRun(tiny_run.root, config_path, tiny_run.corpus, tiny_run.data, run_dir)
+
+
+def _codec_path(config_path: Path) -> str:
+    return yaml.safe_load(config_path.read_text())["codec"]["path"]
+
+
+@pytest.fixture(scope="session")
+def snac_dir(tmp_path_factory) -> Path:
+    from vall_e.codecs import save_random_codec
+
+    return save_random_codec("snac", tmp_path_factory.mktemp("snac") / "snac", seed=0)
+
+
+@pytest.fixture(scope="session")
+def orpheus_dir(tmp_path_factory) -> Path:
+    """A random-weight Orpheus-shaped Hugging Face directory (vocab covers the Orpheus ids)."""
+    from vall_e.models.orpheus_random import save_random_orpheus
+
+    return save_random_orpheus(tmp_path_factory.mktemp("orpheus") / "orpheus", seed=0)

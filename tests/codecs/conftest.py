@@ -14,11 +14,6 @@ def encodec_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def snac_dir(tmp_path_factory):
-    return save_random_codec("snac", tmp_path_factory.mktemp("snac"), seed=0)
-
-
-@pytest.fixture(scope="session")
 def encodec(encodec_dir):
     return get_codec(CodecConfig(name="encodec", path=str(encodec_dir), n_levels=8))
 

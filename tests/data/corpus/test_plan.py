@@ -1,0 +1,77 @@
+import json
+
+import pytest
+
+from vall_e.data.corpus import CorpusRecipe, make_plan, make_speakers
+from vall_e.data.corpus.plan import write_plan
+from vall_e.data.corpus.recipe import KOKORO_VOICES, SpeakerConfig
+from vall_e.errors import ConfigError, DataError
+
+from .conftest import SMALL
+
+
+def test_plan_is_a_pure_function_of_the_recipe(small_recipe):
+    first, second = make_plan(small_recipe), make_plan(CorpusRecipe.from_dict(SMALL))
+    assert [i.to_json() for i in first.items] == [i.to_json() for i in second.items]
+    other = make_plan(CorpusRecipe.from_dict({**SMALL, "seed": 6}))
+    assert [i.to_json() for i in other.items] != [i.to_json() for i in first.items]
+
+
+def test_splits_hold_out_sentences_and_speakers(small_recipe):
+    plan = make_plan(small_recipe)
+    train = [i for i in plan.items if i.split == "train"]
+    heldout_sentences, heldout_speakers = set(plan.heldout_sentences), set(plan.heldout_speakers)
+    assert heldout_speakers and heldout_sentences
+    assert not {i.sentence_id for i in train} & heldout_sentences
+    assert not {i.speaker for i in train} & heldout_speakers
+    assert not set(plan.train_sentences) & heldout_sentences
+    seen = [i for i in plan.items if i.split == "eval_seen"]
+    unseen = [i for i in plan.items if i.split == "eval_unseen"]
+    assert {i.sentence_id for i in seen + unseen} <= heldout_sentences
+    assert {i.speaker for i in seen} <= set(plan.train_speakers)
+    assert {i.speaker for i in unseen} == heldout_speakers
+    # Sizes follow the recipe: 2 bases + 3 blends + joe = 6 training speakers.
+    assert len(plan.train_speakers) == 6 and len(train) == 6 * 5
+    assert len(seen) == 6 * 2 and len(unseen) == 2 * 3
+    assert len({i.id for i in plan.items}) == len(plan.items)
+    for speaker in plan.train_speakers:  # nobody reads a sentence twice
+        ids = [i.sentence_id for i in train if i.speaker == speaker]
+        assert len(ids) == len(set(ids)) == 5
+
+
+def test_item_settings_follow_the_speaker(small_recipe):
+    plan = make_plan(small_recipe)
+    for item in plan.items:
+        if item.teacher == "kokoro":
+            assert abs(sum(item.settings["weights"].values()) - 1.0) < 1e-6
+            assert 0.5 <= item.settings["speed"] <= 2.0
+        else:
+            assert item.speaker == "piper_joe" and isinstance(item.settings["seed"], int)
+
+
+def test_blends_are_distinct_and_some_are_low():
+    config = SpeakerConfig(train_blends=10, heldout_blends=4)
+    speakers = make_speakers(config, seed=0)
+    assert [s.name for s in speakers] == [s.name for s in make_speakers(config, seed=0)]
+    blends = [s for s in speakers if "blend" in s.name]
+    assert len(blends) == 14 and sum(s.heldout for s in speakers) == 4
+    vectors = [[s.weights[v] for v in KOKORO_VOICES] for s in blends]
+    for a in range(len(vectors)):
+        assert max(vectors[a]) <= config.blend_max_weight + 1e-6
+        for b in range(a):
+            assert sum(abs(x - y) for x, y in zip(vectors[a], vectors[b])) >= 0.35 - 1e-3
+    assert sum(s.weights["jm_kumo"] >= 0.55 - 1e-6 for s in blends) == 7
+
+
+def test_impossible_blend_request_is_refused():
+    with pytest.raises(ConfigError, match="distinct blends"):
+        make_speakers(SpeakerConfig(train_blends=200, blend_min_distance=0.9), seed=0)
+
+
+def test_a_different_plan_in_the_output_is_refused(tmp_path, small_recipe):
+    write_plan(make_plan(small_recipe), tmp_path)
+    write_plan(make_plan(small_recipe), tmp_path)  # same plan: fine
+    first = json.loads((tmp_path / "plan.jsonl").read_text().splitlines()[0])
+    assert set(first) == {"id", "split", "speaker", "sentence_id", "text", "teacher", "settings"}
+    with pytest.raises(DataError, match="different recipe"):
+        write_plan(make_plan(CorpusRecipe.from_dict({**SMALL, "seed": 9})), tmp_path)
