@@ -17,8 +17,15 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from vall_e.codecs.base import AudioCodec, CodecInfo, hub_error, local_error, resolve_source
+from vall_e.codecs.base import (
+    AudioCodec,
+    CodecInfo,
+    hub_error,
+    local_error,
+    resolve_source,
+)
 from vall_e.errors import CheckpointError, ConfigError
+from vall_e.hf_progress import quiet_hf_progress
 
 if TYPE_CHECKING:
     from vall_e.config import CodecConfig
@@ -62,20 +69,13 @@ class EncodecCodec(AudioCodec):
     @classmethod
     def from_config(cls, config: "CodecConfig", device: str | torch.device = "cpu") -> "EncodecCodec":
         from transformers import EncodecModel
-        from transformers.utils import logging as hf_logging
 
         source, is_local = resolve_source(config, DEFAULT_HUB_ID)
-        # transformers draws a "Loading weights" bar on stderr for every load; a codec load is
-        # quick, and the bar would break the CLI's one-line error contract. Restore it after.
-        bar_was_enabled = hf_logging.is_progress_bar_enabled()
-        hf_logging.disable_progress_bar()
         try:
-            model = EncodecModel.from_pretrained(source)
+            with quiet_hf_progress():  # a codec load is quick; the bar would break one-line errors
+                model = EncodecModel.from_pretrained(source)
         except Exception as exc:  # transformers raises OSError/ValueError/EnvironmentError alike
             raise (local_error(source, exc) if is_local else hub_error(source, exc)) from None
-        finally:
-            if bar_was_enabled:
-                hf_logging.enable_progress_bar()
         return cls(model, n_levels=config.n_levels, device=device)
 
     @staticmethod
@@ -125,5 +125,6 @@ def save_random_encodec(directory: str | Path, seed: int = 0) -> Path:
             book.cluster_size.fill_(1.0)
             residual = residual - book.embed[torch.cdist(residual, book.embed).argmin(dim=1)]
     directory.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(directory)
+    with quiet_hf_progress():
+        model.save_pretrained(directory)
     return directory

@@ -18,9 +18,14 @@ from vall_e.audio import load_audio
 from vall_e.codecs import AudioCodec, get_codec
 from vall_e.errors import GenerationError, SamplingError, TextError
 from vall_e.inference.ar_nar_decode import generate_ar, generate_nar, generate_stt
-from vall_e.inference.common import (PromptSettings, SynthesisResult, check_text,
-                                     checkpoint_codec_path, resolve_device,
-                                     speaker_from_recording)
+from vall_e.inference.common import (
+    PromptSettings,
+    SynthesisResult,
+    check_text,
+    checkpoint_codec_path,
+    resolve_device,
+    speaker_from_recording,
+)
 from vall_e.inference.speaker import SpeakerProfile
 from vall_e.models.checkpoint import LoadedCheckpoint, load_checkpoint
 from vall_e.sampling import SamplingParams, TokenSampler, make_generator

@@ -22,9 +22,14 @@ import torch
 
 from vall_e.codecs import AudioCodec, get_codec
 from vall_e.errors import ConfigError, GenerationError, SamplingError, TextError
-from vall_e.inference.common import (PromptSettings, SynthesisResult, check_text,
-                                     checkpoint_codec_path, resolve_device,
-                                     speaker_from_recording)
+from vall_e.inference.common import (
+    PromptSettings,
+    SynthesisResult,
+    check_text,
+    checkpoint_codec_path,
+    resolve_device,
+    speaker_from_recording,
+)
 from vall_e.inference.llm_decode import generate_speech_tokens, iter_speech_tokens
 from vall_e.inference.speaker import SpeakerProfile
 from vall_e.inference.streaming import StreamingDecoder

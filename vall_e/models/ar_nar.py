@@ -25,7 +25,13 @@ from torch import nn
 from torch.nn.utils.rnn import pad_sequence
 
 from vall_e.config import ModelConfig
-from vall_e.models.layers import Block, KVCache, RMSNorm, RotaryEmbedding, attention_mask
+from vall_e.models.layers import (
+    Block,
+    KVCache,
+    RMSNorm,
+    RotaryEmbedding,
+    attention_mask,
+)
 from vall_e.sampling.processors import is_confident
 
 IGNORE = -100

@@ -11,11 +11,9 @@ Hub ids are fetched only when asked (``allow_download``); offline that fails wit
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,9 +22,14 @@ import torch
 from vall_e.codecs.base import CodecInfo
 from vall_e.config import CodecConfig, Config, ModelConfig
 from vall_e.errors import CheckpointError, VallEError
+from vall_e.hf_progress import quiet_hf_progress
 from vall_e.models.checkpoint import FORMAT, VERSION, swap_into_place
-from vall_e.models.llm_layouts import (ORPHEUS_VOICES, OrpheusLayout, load_hf_tokenizer,
-                                       load_layout)
+from vall_e.models.llm_layouts import (
+    ORPHEUS_VOICES,
+    OrpheusLayout,
+    load_hf_tokenizer,
+    load_layout,
+)
 from vall_e.models.llm_tts import LLMTTSModel
 
 META_FILE = "vall_e.json"
@@ -42,21 +45,6 @@ class LoadedLLM:
     path: Path
     step: int = 0
     voices: list = field(default_factory=list)  # names the model was trained to speak as
-
-
-@contextlib.contextmanager
-def quiet_hf_progress() -> Iterator[None]:
-    """transformers draws progress bars on stderr when loading and saving; they would break
-    the CLI's one-line messages and --quiet. Silence them, then restore the user's setting."""
-    from transformers.utils import logging as hf_logging
-
-    was_enabled = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            hf_logging.enable_progress_bar()
 
 
 def is_hf_directory(directory: Path) -> bool:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from vall_e.hf_progress import quiet_hf_progress
 from vall_e.models.llm_layouts import OrpheusLayout
 
 
@@ -35,8 +36,6 @@ def save_random_orpheus(directory: str | Path, seed: int = 0, hidden_size: int =
                         n_layers: int = 2, n_heads: int = 2) -> Path:
     """Write the checkpoint to ``directory`` and return it."""
     from transformers import LlamaConfig, LlamaForCausalLM
-
-    from vall_e.models.llm_checkpoint import quiet_hf_progress
 
     config = LlamaConfig(
         vocab_size=OrpheusLayout(None).vocab_size, hidden_size=hidden_size,

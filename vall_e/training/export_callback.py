@@ -8,11 +8,10 @@ Resuming the optimiser is Lightning's job (``last.ckpt``); this callback only ex
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import lightning as L
-
-from collections.abc import Callable
 
 
 class ExportCheckpoint(L.Callback):

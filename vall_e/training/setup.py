@@ -75,8 +75,11 @@ def _setup_ar_nar(config, output_dir, utterances, train_utts, val_utts, codec_in
 def _setup_llm(config, output_dir, utterances, train_utts, val_utts, codec_info, prompt_frames,
                resume) -> TrainingSetup:
     from vall_e.models.llm_checkpoint import save_llm_checkpoint
-    from vall_e.training.llm_dataset import (LLMTTSDataset, SequenceCollator,
-                                             sequence_length)
+    from vall_e.training.llm_dataset import (
+        LLMTTSDataset,
+        SequenceCollator,
+        sequence_length,
+    )
     from vall_e.training.llm_module import LLMTTSLightning
 
     model = _llm_model(config, output_dir, utterances, codec_info, resume)
