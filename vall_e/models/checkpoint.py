@@ -8,10 +8,12 @@ one-line ``CheckpointError``.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,11 +54,7 @@ def save_checkpoint(
     step: int = 0,
 ) -> Path:
     """Write a checkpoint directory atomically (replacing an existing one)."""
-    directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = directory.parent / f".{directory.name}.tmp-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()
-    try:
+    with staged_directory(directory) as staging:
         state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
         save_file(state, str(staging / WEIGHTS_FILE), metadata={"format": FORMAT})
         tokenizer.save(staging / VOCAB_FILE)
@@ -70,11 +68,23 @@ def save_checkpoint(
             "config": config.to_dict(),
         }
         (staging / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
+    return Path(directory)
+
+
+@contextlib.contextmanager
+def staged_directory(directory: str | Path) -> Iterator[Path]:
+    """Yield an empty sibling directory to fill; on success it replaces ``directory`` at once,
+    on any error it is removed, so a crash never leaves half a checkpoint under the name."""
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = directory.parent / f".{directory.name}.tmp-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    try:
+        yield staging
         swap_into_place(staging, directory)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return directory
 
 
 def swap_into_place(staging: Path, directory: Path) -> None:

@@ -12,8 +12,6 @@ Hub ids are fetched only when asked (``allow_download``); offline that fails wit
 from __future__ import annotations
 
 import json
-import shutil
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +21,7 @@ from vall_e.codecs.base import CodecInfo
 from vall_e.config import CodecConfig, Config, ModelConfig
 from vall_e.errors import CheckpointError, VallEError
 from vall_e.hf_progress import quiet_hf_progress
-from vall_e.models.checkpoint import FORMAT, VERSION, swap_into_place
+from vall_e.models.checkpoint import FORMAT, VERSION, staged_directory
 from vall_e.models.llm_layouts import (
     ORPHEUS_VOICES,
     OrpheusLayout,
@@ -62,11 +60,7 @@ def is_hf_directory(directory: Path) -> bool:
 def save_llm_checkpoint(directory: str | Path, model: LLMTTSModel, config: Config,
                         codec_info: CodecInfo, step: int = 0, voices: list | None = None) -> Path:
     """Write an LLM-TTS checkpoint directory atomically (replacing an existing one)."""
-    directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = directory.parent / f".{directory.name}.tmp-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()
-    try:
+    with staged_directory(directory) as staging:
         with quiet_hf_progress():
             model.lm.save_pretrained(str(staging))
         model.layout.save(staging)
@@ -81,11 +75,7 @@ def save_llm_checkpoint(directory: str | Path, model: LLMTTSModel, config: Confi
             "config": config.to_dict(),
         }
         (staging / META_FILE).write_text(json.dumps(meta, indent=2))
-        swap_into_place(staging, directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return directory
+    return Path(directory)
 
 
 def load_lm(directory: str | Path, dtype: torch.dtype | None = None):
