@@ -70,3 +70,30 @@ def test_orpheus_layout_refuses_non_snac_data(tiny_run, orpheus_dir, tmp_path):
         "train": {"output_dir": str(tmp_path / "run"), "max_steps": 1}})
     with pytest.raises(CodecMismatchError, match="SNAC"):
         train(config, progress=False)
+
+
+def test_orpheus_layout_fine_tunes_from_a_base_model_on_snac_data(orpheus_dir, snac_dir, tmp_path):
+    """The Orpheus path end to end: SNAC shards -> fine-tune the base model -> a checkpoint
+    whose voices are the corpus speakers, spoken with the "{voice}: {text}" prompt."""
+    from vall_e import GenerationConfig, Interface, ModelConfig, SamplerConfig
+    from vall_e.data.prepare import prepare
+    from vall_e.data.synthetic import make_synthetic_corpus
+    from vall_e.training.train import train
+
+    corpus = make_synthetic_corpus(tmp_path / "corpus", n_speakers=2, n_utterances=2, seed=3)
+    config = Config.from_dict({
+        "model": {"family": "llm", "layout": "orpheus", "base_model": str(orpheus_dir),
+                  "max_positions": 2048},
+        "codec": {"name": "snac", "path": str(snac_dir), "n_levels": 7},
+        "data": {"path": str(tmp_path / "data"), "val_fraction": 0.25},
+        "train": {"output_dir": str(tmp_path / "run"), "max_steps": 2, "batch_size": 2,
+                  "val_every_n_steps": 2, "checkpoint_every_n_steps": 2, "warmup_steps": 1}})
+    prepare(config, corpus, tmp_path / "data", progress=False)
+    latest = train(config, progress=False)
+    interface = Interface(ModelConfig(model_path=str(latest), codec_path=str(snac_dir), device="cpu"))
+    speakers = sorted(p.name for p in corpus.iterdir() if p.is_dir())
+    assert list(interface.voices) == speakers
+    out = interface.generate(GenerationConfig(
+        text="Hi.", speaker=interface.named_speaker(speakers[0]),
+        sampler_config=SamplerConfig(temperature=0, seed=0), max_length=60))
+    assert out.duration > 0 and out.results[0].codes.shape[0] == 7
