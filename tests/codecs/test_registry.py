@@ -24,7 +24,7 @@ def test_dispatch(encodec, snac):
 
 
 def test_unknown_name(tmp_path):
-    with pytest.raises(ConfigError, match=r"'dac'.*\['encodec', 'snac'"):
+    with pytest.raises(ConfigError, match=r"'dac'.*\['encodec', 'mel_rvq', 'snac'"):
         get_codec(CodecConfig(name="dac", path=str(tmp_path)))
     with pytest.raises(ConfigError, match="valid names"):
         save_random_codec("dac", tmp_path)

@@ -3,6 +3,8 @@
 Backends are listed in ``CODECS`` as ``"module:Class"`` strings and imported only when asked
 for, so ``import vall_e.codecs`` stays cheap (transformers alone takes over a second). Adding a
 backend is one line in ``CODECS``; the class implements ``AudioCodec`` (see ``base.py``).
+``mel_rvq`` is the project's own codec (``vall_e.codecs.mel``), trained with
+``python -m vall_e.codecs.train --yaml configs/codec/mel50.yaml``.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from vall_e.errors import ConfigError
 CODECS: dict[str, str] = {
     "encodec": "vall_e.codecs.encodec:EncodecCodec",
     "snac": "vall_e.codecs.snac:SnacCodec",
+    "mel_rvq": "vall_e.codecs.mel:MelCodec",  # our own, trained by vall_e.codecs.train
 }
 
 __all__ = ["AudioCodec", "CodecInfo", "CODECS", "codec_class", "get_codec", "save_random_codec"]

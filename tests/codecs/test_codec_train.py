@@ -1,0 +1,67 @@
+"""`python -m vall_e.codecs.train` at toy scale: trains, exports a loadable codec, resumes."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+import yaml
+
+from tests.conftest import REPO, run_module
+from vall_e.codecs import get_codec
+from vall_e.codecs.mel.train_config import CodecTrainConfig
+from vall_e.config import CodecConfig
+from vall_e.errors import ConfigError
+
+TOY = REPO / "configs" / "codec" / "toy.yaml"
+
+
+def test_recipes_load():
+    for path in sorted((REPO / "configs" / "codec").glob("*.yaml")):
+        config = CodecTrainConfig.from_yaml(path)
+        assert config.total_steps > 0
+        assert "python -m vall_e.codecs.train --yaml" in path.read_text()
+    real = CodecTrainConfig.from_yaml(REPO / "configs" / "codec" / "mel50.yaml")
+    assert (real.levels, real.codebook_size) == (8, 1024)
+
+
+def test_bad_keys_and_values_refused(tmp_path):
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['levls'\].*valid keys"):
+        CodecTrainConfig.from_dict({"levls": 4})
+    with pytest.raises(ConfigError, match="precision"):
+        CodecTrainConfig.from_dict({"precision": "16"})
+    with pytest.raises(ConfigError, match="batch_size"):
+        CodecTrainConfig.from_dict({"batch_size": 0})
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("codebook_sise: 4\n")
+    proc = run_module("vall_e.codecs.train", "--yaml", str(bad), check=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert "codebook_sise" in proc.stderr and "valid keys" in proc.stderr
+
+
+def test_train_export_resume(tmp_path):
+    corpus, out = tmp_path / "corpus", tmp_path / "run"
+    run_module("vall_e.data", "synthetic", "--output", str(corpus), "--utterances", "3")
+    args = ("vall_e.codecs.train", "--input", str(corpus), "--output", str(out), "--quiet")
+    run_module(*args, "--yaml", str(TOY))
+    spec = json.loads((out / "codec" / "config.json").read_text())
+    assert spec["trained_steps"] == 4 and spec["levels"] == 2
+    codec = get_codec(CodecConfig(name="mel_rvq", path=str(out / "codec"), n_levels=2))
+    codes = codec.encode(torch.randn(4800) * 0.1)
+    assert codes.shape == (1, 2, 10) and int(codes.max()) < 16
+    kmeans_time = (out / "kmeans.safetensors").stat().st_mtime_ns
+
+    # more steps in the recipe: the rerun continues from step 4 instead of starting over
+    longer = tmp_path / "longer.yaml"
+    longer.write_text(yaml.safe_dump({**yaml.safe_load(TOY.read_text()), "quantized_steps": 4}))
+    proc = run_module(*args[:-1], "--yaml", str(longer))
+    assert "resuming from step 4 of 6" in proc.stderr and "k-means: reusing" in proc.stderr
+    assert json.loads((out / "codec" / "config.json").read_text())["trained_steps"] == 6
+    assert (out / "kmeans.safetensors").stat().st_mtime_ns == kmeans_time
+    assert not [p for p in out.iterdir() if p.name.startswith(".codec")]  # no staging left over
+
+    # the codec-defining settings may not change under a run
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump({**yaml.safe_load(TOY.read_text()), "codebook_size": 8}))
+    proc = run_module(*args, "--yaml", str(other), check=False)
+    assert proc.returncode == 2 and "codebook_size" in proc.stderr
