@@ -97,7 +97,7 @@ def test_checkpoint_for_another_model(capsys, tiny_run, tmp_path):
     meta["family"] = "llm"
     (other / "config.json").write_text(json.dumps(meta))
     assert_one_line_error(*call(capsys, "hi", str(tiny_run.reference()), str(tmp_path / "o.wav"),
-                                "--model", str(other)), "AR+NAR")
+                                "--model", str(other)), "family 'llm'", "vall_e.json")
 
 
 def test_codec_mismatch_is_refused(capsys, tiny_run, tmp_path):

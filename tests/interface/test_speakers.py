@@ -109,7 +109,7 @@ def test_unconstrained_orpheus_output_is_validated_not_trusted(orpheus_interface
     try:
         (result,) = engine.synthesize(["Hello."], engine.named_speaker("tara"),
                                       SamplerConfig(seed=0).to_params(), engine.defaults,
-                                      max_length=260, constrain=False)
+                                      max_length=120, constrain=False)
     except GenerationError as err:
         assert "no whole audio frame" in str(err)
     else:

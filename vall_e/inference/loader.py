@@ -27,9 +27,12 @@ def checkpoint_family(source: str | Path, allow_download: bool = False) -> str:
         family = json.loads(config.read_text()).get("family")
     except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
         raise CheckpointError(f"{config} is corrupt (not a JSON object)") from None
-    if family not in ("ar_nar", "llm"):
-        raise CheckpointError(f"{directory} names an unknown model family {family!r}")
-    return family
+    if family == "ar_nar":
+        return family
+    if family == "llm":  # our LLM checkpoints keep their metadata in vall_e.json instead
+        raise CheckpointError(f"{config} says family 'llm' but {directory} has no {META_FILE}: "
+                              "the checkpoint is incomplete or was edited; export it again")
+    raise CheckpointError(f"{directory} names an unknown model family {family!r}")
 
 
 def load_engine(source: str | Path, device: str = "auto", codec_path: str | None = None,
