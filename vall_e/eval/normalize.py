@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from vall_e.data.corpus.numbers import cardinal, ordinal
+from vall_e.text.numbers import cardinal, ordinal
 
 # Small on purpose: only the spelling pairs Whisper is known to flip between (our corpus is
 # American English; Whisper's output follows whichever spelling its decoder prefers).

@@ -2,8 +2,8 @@ import re
 
 import pytest
 
-from vall_e.data.corpus import numbers as num
 from vall_e.data.corpus.sentences import generate_sentences
+from vall_e.text import numbers as num
 
 
 def test_same_seed_same_sentences_other_seed_other_sentences():

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 
 from vall_e.data.corpus import lexicon as lx
-from vall_e.data.corpus import numbers as num
+from vall_e.text import numbers as num
 
 _VOWEL_SOUND_EXCEPTIONS = {"hour": "an", "honest": "an", "usual": "a", "unusual": "an",
                            "university": "a", "umbrella": "an"}
