@@ -103,9 +103,10 @@ def generate_speech_tokens(model: LLMTTSModel, prompts: list[list[int]], sampler
         return [tokens], [stopped]
     outputs: list[list[int]] = [[] for _ in prompts]
     stopped = [False] * len(prompts)
+    stop_ids = set(model.layout.stop_ids)
     for out in iter_speech_tokens(model, prompts, sampler, budgets, constrain):
         for row, (token, active) in enumerate(zip(out.tokens.tolist(), out.active.tolist())):
-            if active and token not in model.layout.stop_ids:
+            if active and token not in stop_ids:
                 outputs[row].append(token)
         stopped = out.stopped.tolist()
     return outputs, stopped

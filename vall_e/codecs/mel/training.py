@@ -7,10 +7,6 @@ input (ASSETS.md). One Lightning run covers both stages, so resuming needs no st
 """
 from __future__ import annotations
 
-import math
-import os
-import shutil
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +19,8 @@ from vall_e.codecs.mel.codec import MelCodecSpec, MelModel, save_mel_model
 from vall_e.codecs.mel.train_config import CodecTrainConfig
 from vall_e.codecs.mel.vocoder import VocoderSpec
 from vall_e.errors import AudioError, DataError
+from vall_e.models.checkpoint import staged_directory
+from vall_e.training.module import WarmupCosine
 
 STFT_RESOLUTIONS = ((512, 120), (1024, 240), (2048, 480))  # (n_fft, hop) for the MR-STFT loss
 
@@ -117,32 +115,16 @@ class VocoderModule(L.LightningModule):
         optimizer = torch.optim.AdamW(self.model.vocoder.parameters(), lr=self.lr,
                                       betas=(0.8, 0.99), weight_decay=0.01)
 
-        def schedule(step: int) -> float:
-            # linear warm-up, then a cosine to 10 % over all steps of both stages
-            if step < self.warmup:
-                return (step + 1) / self.warmup
-            progress = min(1.0, (step - self.warmup) / max(1, self.total_steps - self.warmup))
-            return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
-
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, WarmupCosine(self.warmup, self.total_steps))  # over both stages
         return [optimizer], [{"scheduler": scheduler, "interval": "step"}]
 
 
 def export_codec(model: MelModel, target: Path, steps: int) -> Path:
-    """Write the codec directory atomically: a temp sibling is filled, then renamed into place,
-    so a reader (or a crash) never sees a half-written ``codec/``."""
-    target = Path(target)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
-    save_mel_model(_with_steps(model, steps), staging)
-    old = None
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-        os.rmdir(old)
-        os.rename(target, old)
-    os.rename(staging, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    return target
+    """Write the codec directory atomically, so a reader (or a crash) never sees half of it."""
+    with staged_directory(target) as staging:
+        save_mel_model(_with_steps(model, steps), staging)
+    return Path(target)
 
 
 def _with_steps(model: MelModel, steps: int) -> MelModel:
