@@ -59,8 +59,13 @@ def test_bad_generation_settings(llm_interface, llm_speaker):
         llm_interface.generate(GenerationConfig(text="Hi.", speaker="me.wav"))
 
 
-def test_model_config_errors(tmp_path):
-    with pytest.raises(ConfigError, match="model_path is not set"):
+def test_model_config_errors(tmp_path, monkeypatch):
+    from vall_e import default_model
+    from vall_e.errors import CheckpointError
+
+    # no model_path means the embedded default; an install without it says so in one line
+    monkeypatch.setattr(default_model, "DEFAULT_MODEL_DIR", tmp_path / "absent")
+    with pytest.raises(CheckpointError, match="no embedded default model"):
         Interface(ModelConfig())
     with pytest.raises(ConfigError, match="no CUDA GPU"):
         Interface(ModelConfig(model_path=str(tmp_path), device="cuda"))

@@ -54,10 +54,9 @@ def model_directory(args: argparse.Namespace) -> Path:
         from vall_e.config import Config
 
         return Path(Config.from_yaml(args.yaml).train.output_dir) / "latest"
-    raise ConfigError(
-        "no model given: pass --model DIR (a checkpoint directory) or --yaml CFG; "
-        "an embedded default model is not shipped yet"
-    )
+    from vall_e.default_model import default_model_dir
+
+    return default_model_dir()  # the embedded default (a clear error when this install lacks it)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,6 +30,7 @@ from vall_e.inference.speaker import SpeakerProfile
 from vall_e.models.checkpoint import LoadedCheckpoint, load_checkpoint
 from vall_e.sampling import SamplingParams, TokenSampler, make_generator
 from vall_e.text import phonemes_to_string, phonemize, split_sentences
+from vall_e.voices import find_voice, shipped_voices
 
 __all__ = ["ARNAREngine", "PromptSettings", "SynthesisResult", "resolve_device"]
 
@@ -58,7 +59,19 @@ class ARNAREngine:
         return cls(checkpoint, get_codec(codec_config, device=str(resolved)), resolved)
 
     family = "ar_nar"
-    voices: tuple = ()  # AR+NAR models clone from recordings only
+
+    @property
+    def voices(self) -> tuple:
+        """Names of the shipped reference recordings (``data/voices``), usable as references."""
+        return tuple(shipped_voices())
+
+    def named_speaker(self, voice: str, settings: PromptSettings | None = None) -> SpeakerProfile:
+        """A profile cloned from the shipped recording ``voice`` (with its transcript)."""
+        shipped = shipped_voices().get(voice)
+        if shipped is None:
+            known = ", ".join(self.voices) or "none are installed"
+            raise TextError(f"unknown voice '{voice}'; shipped voices: {known}")
+        return self.create_speaker(shipped.wav, shipped.transcript, settings)
 
     @property
     def info(self):
@@ -101,6 +114,9 @@ class ARNAREngine:
             raise TextError("--input-prompt-prefix needs the reference's transcript: "
                             "add --prompt-text \"what the reference says\"")
         start = time.perf_counter()
+        voice = find_voice(str(reference))
+        if voice is not None:  # a shipped voice's name in place of a recording
+            reference, prompt_text = voice.wav, prompt_text or voice.transcript
         speaker = self.create_speaker(reference, prompt_text if params.input_prompt_prefix
                                       else None, settings)
         encode = time.perf_counter() - start

@@ -39,9 +39,12 @@ from vall_e.text import split_sentences
 class Interface:
     def __init__(self, config: ModelConfig | None = None):
         config = config or ModelConfig()
-        if not config.model_path:
-            raise ConfigError("ModelConfig.model_path is not set: pass a checkpoint directory "
-                              "(an embedded default model is not shipped yet)")
+        if not config.model_path:  # the embedded default model (a clear error when absent)
+            from dataclasses import replace
+
+            from vall_e.default_model import default_model_dir
+
+            config = replace(config, model_path=str(default_model_dir()))
         try:
             resolve_device(config.device)
         except ValueError as exc:
@@ -63,7 +66,8 @@ class Interface:
 
     @property
     def voices(self) -> tuple:
-        """Voice names the model was trained with (usable as ``named_speaker(name)``)."""
+        """Names usable as ``named_speaker(name)``: the model's trained voices (Orpheus) or, for
+        AR+NAR models, the shipped reference recordings."""
         return tuple(self.engine.voices)
 
     # ----- speakers -----------------------------------------------------------------------
@@ -72,9 +76,8 @@ class Interface:
         return self.engine.create_speaker(audio_path, transcript, self._settings(None))
 
     def named_speaker(self, voice: str) -> SpeakerProfile:
-        """A profile for one of ``voices`` (models trained with voice prompts, e.g. Orpheus)."""
-        if self.family != "llm":
-            raise ConfigError("AR+NAR models have no voice names; use create_speaker(wav)")
+        """A profile for one of ``voices``: a voice the model was trained with (Orpheus), or for
+        AR+NAR models a shipped reference recording (``data/voices``)."""
         return self.engine.named_speaker(voice)
 
     def save_speaker(self, speaker: SpeakerProfile, path: str | Path) -> Path:

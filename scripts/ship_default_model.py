@@ -1,0 +1,49 @@
+"""Package a trained AR+NAR run and its codec as the embedded default model.
+
+    python scripts/ship_default_model.py --model runs/default/latest --codec runs/codec/mel50/codec
+
+writes vall_e/assets/default/ (checkpoint + codec/ inside, bfloat16 weights) and prints its size.
+The package may carry at most 40 MB; a larger result is refused (nothing is replaced).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import torch
+
+from vall_e.default_model import DEFAULT_MODEL_DIR, directory_megabytes, package_default
+from vall_e.errors import VallEError
+
+LIMIT_MB = 40.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", required=True, help="AR+NAR checkpoint directory (a run's latest/)")
+    parser.add_argument("--codec", required=True, help="mel_rvq codec directory")
+    parser.add_argument("--out", default=str(DEFAULT_MODEL_DIR), help="target (default: the package's)")
+    parser.add_argument("--dtype", choices=["bfloat16", "float16", "float32"], default="bfloat16")
+    args = parser.parse_args(argv)
+    staging = f"{args.out}.candidate"
+    try:
+        package_default(args.model, args.codec, staging, getattr(torch, args.dtype))
+    except VallEError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    size = directory_megabytes(staging)
+    if size > LIMIT_MB:
+        print(f"error: the packaged model is {size:.1f} MB, over the {LIMIT_MB:.0f} MB the package may "
+              f"carry; left at {staging} for inspection", file=sys.stderr)
+        return 2
+    from pathlib import Path
+
+    from vall_e.models.checkpoint import swap_into_place
+
+    swap_into_place(Path(staging), Path(args.out))
+    print(f"wrote {args.out}: {size:.1f} MB ({args.dtype})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

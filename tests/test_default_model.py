@@ -1,0 +1,95 @@
+"""The embedded default model: packaging a run + codec into one directory, and the shipped one."""
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from vall_e import default_model
+from vall_e.codecs.base import CodecInfo
+from vall_e.codecs.mel.codec import save_random_mel
+from vall_e.codecs.mel.vocoder import VocoderSpec
+from vall_e.config import Config
+from vall_e.default_model import default_model_dir, directory_megabytes, package_default
+from vall_e.errors import CheckpointError
+from vall_e.inference.engine import ARNAREngine
+from vall_e.models.checkpoint import build_model, save_checkpoint
+from vall_e.sampling import SamplingParams
+from vall_e.text import phonemize
+from vall_e.text.tokenizer import PhonemeTokenizer
+
+
+@pytest.fixture(scope="module")
+def mel_run(tmp_path_factory):
+    """An untrained 2-layer AR+NAR over a random 2-level mel_rvq codec, saved as a checkpoint."""
+    root = tmp_path_factory.mktemp("default")
+    codec_dir = save_random_mel(root / "codec", levels=2, codebook_size=64,
+                                vocoder=VocoderSpec(dim=16, intermediate=32, blocks=1))
+    config = Config.from_dict({
+        "model": {"d_model": 32, "n_layers": 2, "n_heads": 2, "dropout": 0.0},
+        "codec": {"name": "mel_rvq", "path": str(codec_dir), "n_levels": 2},
+        "inference": {"max_ar_steps": 8, "input_prompt_length": 1.0},
+    })
+    tokenizer = PhonemeTokenizer.from_phoneme_lists([phonemize("hello there, how are you", "en-us")])
+    info = CodecInfo("mel_rvq", 24000, 50.0, 2, 64)
+    torch.manual_seed(0)
+    model = build_model(config, tokenizer, info)
+    save_checkpoint(root / "run", model, config, tokenizer, info, step=7)
+    return root, root / "run", codec_dir
+
+
+def test_package_default_holds_model_and_codec_in_bfloat16(mel_run):
+    root, run, codec_dir = mel_run
+    out = package_default(run, codec_dir, root / "shipped")
+    meta = json.loads((out / "config.json").read_text())
+    assert meta["config"]["codec"]["path"] == "codec"
+    weights = load_file(str(out / "model.safetensors"))
+    original = load_file(str(run / "model.safetensors"))
+    assert all(w.dtype == torch.bfloat16 for w in weights.values())
+    assert all(torch.equal(weights[k], original[k].to(torch.bfloat16)) for k in original)
+    assert load_file(str(out / "codec" / "model.safetensors"))["rvq.codebooks"].dtype == torch.bfloat16
+    assert directory_megabytes(out) < directory_megabytes(run) + directory_megabytes(codec_dir)
+
+
+def test_packaged_default_synthesizes_from_its_own_codec_folder(mel_run, tmp_path):
+    root, run, codec_dir = mel_run
+    out = package_default(run, codec_dir, root / "shipped2")
+    moved = tmp_path / "elsewhere"
+    out.rename(moved)  # nothing may point back at the run or the codec's original place
+    codec_dir.rename(root / "codec_gone")
+    try:
+        engine = ARNAREngine.from_checkpoint(moved, "cpu")
+        reference = tmp_path / "ref.wav"
+        import soundfile as sf
+        sf.write(reference, 0.1 * torch.randn(24000).numpy(), 24000)
+        result = engine.tts("Hello there.", reference, SamplingParams(ar_temp=0.0))
+        assert result.audio.numel() > 0 and result.sample_rate == 24000
+    finally:
+        (root / "codec_gone").rename(codec_dir)
+
+
+def test_package_default_refuses_another_codec(tiny_run, tmp_path, mel_run):
+    _, _, codec_dir = mel_run
+    with pytest.raises(CheckpointError, match="mel_rvq"):
+        package_default(tiny_run.checkpoint, codec_dir, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_default_is_one_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(default_model, "DEFAULT_MODEL_DIR", tmp_path / "absent")
+    with pytest.raises(CheckpointError, match="pass --model"):
+        default_model_dir()
+
+
+@pytest.mark.skipif(not (default_model.DEFAULT_MODEL_DIR / "config.json").is_file(),
+                    reason="the embedded default model is not in this checkout")
+def test_shipped_default_speaks_a_short_sentence(tmp_path):
+    from vall_e.voices import shipped_voices
+
+    voices = shipped_voices()
+    assert voices, "the default model ships with reference voices in data/voices"
+    assert directory_megabytes(default_model.DEFAULT_MODEL_DIR) <= 40
+    engine = ARNAREngine.from_checkpoint(default_model_dir(), "cpu")
+    result = engine.tts("Hello.", next(iter(voices)), SamplingParams(ar_temp=0.0))
+    seconds = result.audio.numel() / result.sample_rate
+    assert result.stopped and 0.2 < seconds < 3.0

@@ -1,0 +1,79 @@
+"""The embedded default model: an AR+NAR checkpoint with its codec inside, in ``vall_e/assets/default``.
+
+It is what ``python -m vall_e TEXT REF OUT`` and ``Interface(ModelConfig())`` use when no model
+is named. ``package_default`` builds that directory from a training run's checkpoint and a codec
+directory: the checkpoint's codec path is rewritten to the ``codec`` folder inside it (the
+loader tries a relative codec path inside the checkpoint first), and floating-point weights
+are stored in a smaller dtype (bfloat16 halves the size; loading casts back to float32).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from vall_e.errors import CheckpointError
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "assets" / "default"
+CODEC_FOLDER = "codec"
+
+
+def default_model_dir() -> Path:
+    """The shipped checkpoint directory, or a one-line error when this install has none."""
+    if not (DEFAULT_MODEL_DIR / "config.json").is_file():
+        raise CheckpointError(
+            f"no model given and this install has no embedded default model ({DEFAULT_MODEL_DIR} "
+            "is missing): pass --model DIR, or reinstall from a full checkout")
+    return DEFAULT_MODEL_DIR
+
+
+def _cast_weights(source: Path, target: Path, dtype: torch.dtype, metadata: dict | None = None) -> None:
+    try:
+        state = load_file(str(source))
+    except Exception as exc:  # safetensors raises its own types for truncated files
+        raise CheckpointError(f"{source} is corrupt: {str(exc).splitlines()[0]}") from None
+    cast = {k: (v.to(dtype) if v.is_floating_point() else v).contiguous() for k, v in state.items()}
+    save_file(cast, str(target), metadata=metadata)
+
+
+def package_default(model_dir: str | Path, codec_dir: str | Path, out_dir: str | Path = DEFAULT_MODEL_DIR,
+                    dtype: torch.dtype = torch.bfloat16) -> Path:
+    """Write ``out_dir`` = the AR+NAR checkpoint ``model_dir`` + the codec ``codec_dir`` inside it.
+
+    Both are loaded first, so a broken source is refused before anything is written, and the
+    result is written atomically (a failed run leaves the previous default in place).
+    """
+    from vall_e.codecs.mel.codec import load_mel_model
+    from vall_e.models.checkpoint import (
+        CONFIG_FILE,
+        FORMAT,
+        VOCAB_FILE,
+        WEIGHTS_FILE,
+        load_checkpoint,
+        staged_directory,
+    )
+
+    model_dir, codec_dir = Path(model_dir), Path(codec_dir)
+    loaded = load_checkpoint(model_dir)
+    if loaded.codec_info.name != "mel_rvq":
+        raise CheckpointError(f"{model_dir} was trained on {loaded.codec_info.describe()}; the "
+                              "default model ships with our own mel_rvq codec")
+    load_mel_model(codec_dir)
+    meta = json.loads((model_dir / CONFIG_FILE).read_text())
+    meta["config"]["codec"]["path"] = CODEC_FOLDER
+    meta["config"]["codec"]["allow_download"] = False
+    with staged_directory(out_dir) as staging:
+        (staging / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
+        shutil.copyfile(model_dir / VOCAB_FILE, staging / VOCAB_FILE)
+        _cast_weights(model_dir / WEIGHTS_FILE, staging / WEIGHTS_FILE, dtype, {"format": FORMAT})
+        (staging / CODEC_FOLDER).mkdir()
+        shutil.copyfile(codec_dir / "config.json", staging / CODEC_FOLDER / "config.json")
+        _cast_weights(codec_dir / "model.safetensors", staging / CODEC_FOLDER / "model.safetensors", dtype)
+    return Path(out_dir)
+
+
+def directory_megabytes(directory: str | Path) -> float:
+    return sum(f.stat().st_size for f in Path(directory).rglob("*") if f.is_file()) / 1e6
