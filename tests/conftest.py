@@ -105,3 +105,29 @@ def orpheus_dir(tmp_path_factory) -> Path:
     from vall_e.models.orpheus_random import save_random_orpheus
 
     return save_random_orpheus(tmp_path_factory.mktemp("orpheus") / "orpheus", seed=0)
+
+
+@pytest.fixture(scope="session")
+def random_checkpoints(tmp_path_factory, tiny_codec_dir) -> dict:
+    """Random-weight tiny checkpoints of both families, built in well under a second each
+    (quantize / compile / export tests). d_model 32 and a SwiGLU width of 64 let every Linear
+    take int4's CPU kernel (input features a multiple of 32) and int8's (of 16)."""
+    from vall_e.models.random_checkpoint import save_random_checkpoint
+
+    root = tmp_path_factory.mktemp("random_ckpt")
+    return {family: save_random_checkpoint(family, root / family, tiny_codec_dir, ffn_mult=3.0,
+                                           max_ar_steps=24, fan_in_init=True)
+            for family in ("ar_nar", "llm")}
+
+
+@pytest.fixture(scope="session")
+def reference_wav(tmp_path_factory) -> Path:
+    """One second of a modulated tone at 24 kHz."""
+    import torch
+
+    from vall_e.audio import save_audio
+
+    path = tmp_path_factory.mktemp("ref") / "reference.wav"
+    t = torch.arange(24000) / 24000
+    save_audio(path, 0.3 * torch.sin(2 * torch.pi * 180 * t) * (1 + torch.sin(3 * t)), 24000)
+    return path

@@ -31,6 +31,17 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--yaml", help="training YAML; uses <train.output_dir>/latest")
     src.add_argument("--codec-path", help="codec weights directory, overriding the one the checkpoint names")
     src.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N")
+    src.add_argument("--dtype", choices=["float32", "bfloat16"], default=None,
+                     help="cast the model's float weights (default: as saved); the codec keeps its own")
+    src.add_argument("--compile", action="store_true",
+                     help="torch.compile the per-step decode function (static KV cache; a warm-up "
+                          "at load; falls back to eager with a warning if compiling fails)")
+    src.add_argument("--lora", metavar="ADAPTER_DIR",
+                     help="LoRA adapter from python -m vall_e.finetune (method lora), merged into "
+                          "the model at load; refused unless --model is the base it was trained on")
+    src.add_argument("--speaker-offset", metavar="FILE",
+                     help="speaker offset (<speaker>.offset.safetensors from python -m "
+                          "vall_e.finetune, method offset) that selects the fine-tuned speaker")
     task = p.add_argument_group("task")
     task.add_argument("--task", choices=["tts", "stt"], default="tts",
                       help="tts: text -> speech (default); stt: REFERENCE -> IPA phonemes printed on stdout")
@@ -59,6 +70,12 @@ def model_directory(args: argparse.Namespace) -> Path:
     return default_model_dir()  # the embedded default (a clear error when this install lacks it)
 
 
+def _torch_dtype(name: str | None):
+    import torch
+
+    return getattr(torch, name) if name else None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from dataclasses import replace
@@ -76,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         raise AudioError(f"audio file not found: {args.reference}; check the path")
     try:
         engine = load_engine(model_dir, args.device or "auto", args.codec_path,
-                             allow_download=args.allow_download)
+                             _torch_dtype(args.dtype), allow_download=args.allow_download,
+                             compile=args.compile, lora=args.lora,
+                             speaker_offset=args.speaker_offset)
     except ValueError as exc:  # e.g. a CUDA device on a CPU machine
         if isinstance(exc, VallEError):
             raise

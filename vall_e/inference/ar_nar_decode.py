@@ -68,17 +68,22 @@ def autoregress(
     stop_token: int,
     max_steps: int,
     history: torch.Tensor | None = None,
+    stepper=None,
 ) -> tuple[list[torch.Tensor], list[bool], DecodeStats]:
     """Shared cached loop: feed prefixes, then one sampled token per step until STOP.
 
     ``history`` [B, t] holds tokens already in the response (a forced prefix, already part of
     ``prefixes``); penalties see them. Returns each item's new tokens (STOP excluded), whether
     it stopped by itself (False when ``max_steps`` cut it off), and the decode statistics.
+    ``stepper`` (``vall_e.compile.ARNARStepper``) runs the steps after the prefill on a static
+    cache, compiled; it does not do layer-skip.
     """
     x, valid, positions = _left_pad(prefixes)
     batch = x.shape[0]
     cache = KVCache(len(model.blocks))
     hidden = model.hidden_states(x, positions, valid, causal=True, cache=cache)
+    if stepper is not None:
+        stepper.begin(cache, max_steps)
     next_position = positions[:, -1] + 1
     if history is None:
         history = torch.zeros(batch, 0, dtype=torch.long, device=x.device)
@@ -97,8 +102,11 @@ def autoregress(
             break
         # finished rows keep running (their outputs are discarded): feed them a valid id
         step_input = embed_token(torch.where(finished, torch.zeros_like(tokens), tokens))[:, None]
-        hidden, layers_run = cached_step(model, step_input, next_position[:, None], cache,
-                                         logits_of, sampler)
+        if stepper is not None:
+            hidden, layers_run = stepper.step(step_input, next_position[:, None])
+        else:
+            hidden, layers_run = cached_step(model, step_input, next_position[:, None], cache,
+                                             logits_of, sampler)
         stats.layers_run.append(layers_run)
         next_position = next_position + 1
     outputs = []
@@ -135,11 +143,12 @@ def generate_ar(
     sampler: TokenSampler,
     max_steps: int,
     forced: torch.Tensor | None = None,
+    stepper=None,
 ) -> tuple[list[torch.Tensor], list[bool], DecodeStats]:
     """Level-0 codes for each (text ids, prompt codes [K, Tp]) pair.
 
     ``forced`` [B, Tf] level-0 codes start every response (input-prompt-prefix); the returned
-    tokens exclude them.
+    tokens exclude them. ``stepper``: see ``autoregress`` (beam search does not use it).
     """
     prefixes = [model.tts_prefix(0, t, p) for t, p in zip(text, prompts)]
     if forced is not None:
@@ -155,7 +164,7 @@ def generate_ar(
         outputs, stopped, stats = autoregress(
             model, prefixes, embed_token=model.code_embeddings[0],
             logits_of=lambda h: model.level_logits(h, 0), sampler=sampler,
-            stop_token=model.stop_token, max_steps=max_steps, history=forced)
+            stop_token=model.stop_token, max_steps=max_steps, history=forced, stepper=stepper)
     if params.refine_on_stop:
         refined = [refine_level0(model, prefix, tokens, sampler) if tokens.numel() else tokens
                    for prefix, tokens in zip(prefixes, outputs)]
@@ -207,6 +216,7 @@ def generate_stt(
     eos_id: int,
     sampler: TokenSampler,
     max_steps: int,
+    stepper=None,
 ) -> list[torch.Tensor]:
     """Phoneme ids (bos/eos excluded) transcribed from audio codes [K, T]."""
     device = model.text_embedding.weight.device
@@ -220,5 +230,6 @@ def generate_stt(
         sampler=sampler,
         stop_token=eos_id,
         max_steps=max_steps,
+        stepper=stepper,
     )
     return outputs

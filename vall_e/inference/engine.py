@@ -38,6 +38,7 @@ __all__ = ["ARNAREngine", "PromptSettings", "SynthesisResult", "resolve_device"]
 class ARNAREngine:
     def __init__(self, checkpoint: LoadedCheckpoint, codec: AudioCodec, device: torch.device):
         checkpoint.codec_info.require_match(codec.info, context=f"model {checkpoint.path}")
+        self.stepper = None  # vall_e.compile.ARNARStepper once compile() is called
         self.checkpoint = checkpoint
         self.model = checkpoint.model
         self.tokenizer = checkpoint.tokenizer
@@ -51,12 +52,28 @@ class ARNAREngine:
 
     @classmethod
     def from_checkpoint(
-        cls, directory: str | Path, device: str = "auto", codec_path: str | None = None
+        cls, directory: str | Path, device: str = "auto", codec_path: str | None = None,
+        dtype: torch.dtype | None = None, compile: bool = False,
     ) -> "ARNAREngine":
+        """``dtype`` casts the model's float weights (the codec stays as it is); ``compile``
+        compiles the AR decode step (``vall_e.compile``), warmed up here."""
         resolved = resolve_device(device)
         checkpoint = load_checkpoint(directory, resolved)
+        if dtype is not None:
+            checkpoint.model.to(dtype)
         codec_config = replace(checkpoint.config.codec, path=codec_path or checkpoint_codec_path(checkpoint.config, checkpoint.path))
-        return cls(checkpoint, get_codec(codec_config, device=str(resolved)), resolved)
+        engine = cls(checkpoint, get_codec(codec_config, device=str(resolved)), resolved)
+        if compile:
+            engine.compile()
+        return engine
+
+    def compile(self, backend: str | None = None) -> None:
+        """Compile the AR decode step and warm it up for batch 1 at the default budget."""
+        from vall_e.compile import DEFAULT_BACKEND, ARNARStepper
+
+        self.stepper = ARNARStepper(self.model, backend=backend or DEFAULT_BACKEND)
+        prompt = self.codec.seconds_to_frames(self.defaults.input_prompt_length)
+        self.stepper.warm_up(prompt + 64, self.defaults.max_ar_steps)
 
     family = "ar_nar"
 
@@ -159,7 +176,8 @@ class ARNAREngine:
         start = time.perf_counter()
         ar_sampler = TokenSampler(params, "ar", generator, stop_token=self.model.stop_token)
         level0, stopped, stats = generate_ar(
-            self.model, text_ids, prompts, ar_sampler, settings.max_ar_steps, forced=forced)
+            self.model, text_ids, prompts, ar_sampler, settings.max_ar_steps, forced=forced,
+            stepper=self.stepper)
         timings["ar"] = time.perf_counter() - start
         if any(tokens.numel() == 0 for tokens in level0):
             raise GenerationError("the AR stopped before producing any audio frame; try another seed")
@@ -193,7 +211,13 @@ class ARNAREngine:
             (result,) = self.synthesize([sentence], speaker, params, settings)
             yield result.audio
 
+    def _check_compiled(self, params: SamplingParams) -> None:
+        if self.stepper is not None and (params.layer_skip or params.beam_width > 1):
+            raise SamplingError("--layer-skip and --beam-width run eagerly, not on the compiled "
+                                "decode step: drop --compile or that flag")
+
     def _check_layer_skip(self, params: SamplingParams) -> None:
+        self._check_compiled(params)
         if params.layer_skip and self.checkpoint.config.model.early_exit_loss <= 0:
             raise SamplingError(
                 f"--layer-skip needs a model trained with an early-exit loss "
@@ -210,10 +234,12 @@ class ARNAREngine:
             raise ValueError(
                 f"model {self.checkpoint.path} was not trained for stt (model.tasks lacks 'stt')"
             )
+        self._check_compiled(params)
         codes = self.codec.encode(load_audio(reference, self.codec.sample_rate).to(self.device))[0]
         generator = make_generator(params.seed, self.device)
         (ids,) = generate_stt(
             self.model, [codes], self.tokenizer.BOS_ID, self.tokenizer.EOS_ID,
             TokenSampler(params, "ar", generator, stop_token=self.tokenizer.EOS_ID), max_steps,
+            stepper=self.stepper,
         )
         return phonemes_to_string(self.tokenizer.decode(ids.tolist()))

@@ -58,8 +58,12 @@ def _new_cache():
 
 @torch.inference_mode()
 def iter_speech_tokens(model: LLMTTSModel, prompts: list[list[int]], sampler: TokenSampler,
-                       budgets: list[int], constrain: bool = True) -> Iterator[StepOutput]:
-    """Yield one ``StepOutput`` per decoding step until every row has stopped or run out."""
+                       budgets: list[int], constrain: bool = True,
+                       stepper=None) -> Iterator[StepOutput]:
+    """Yield one ``StepOutput`` per decoding step until every row has stopped or run out.
+
+    ``stepper`` (``vall_e.compile.LLMStepper``) runs the steps after the prefill on a static
+    cache, compiled."""
     if len(budgets) != len(prompts) or min(budgets) < 1:
         raise ValueError("every prompt needs a positive budget of new tokens")
     layout = model.layout
@@ -67,6 +71,8 @@ def iter_speech_tokens(model: LLMTTSModel, prompts: list[list[int]], sampler: To
     ids, mask, positions = _left_pad(prompts, layout.pad_id, device)
     cache = _new_cache()
     logits = model(ids, mask, positions, past_key_values=cache).logits[:, -1].float()
+    if stepper is not None:
+        stepper.begin(cache, mask, max(budgets))
     batch = len(prompts)
     stop_ids = torch.tensor(layout.stop_ids, device=device)
     budgets_t = torch.tensor(budgets, device=device)
@@ -86,14 +92,17 @@ def iter_speech_tokens(model: LLMTTSModel, prompts: list[list[int]], sampler: To
         if bool(finished.all()):
             return
         step_ids = torch.where(finished, torch.full_like(tokens, layout.pad_id), tokens)
-        mask = torch.cat([mask, torch.ones(batch, 1, dtype=mask.dtype, device=device)], dim=1)
-        logits = model(step_ids[:, None], mask, next_position[:, None],
-                       past_key_values=cache).logits[:, -1].float()
+        if stepper is not None:
+            logits = stepper.step(step_ids[:, None], next_position[:, None]).float()
+        else:
+            mask = torch.cat([mask, torch.ones(batch, 1, dtype=mask.dtype, device=device)], dim=1)
+            logits = model(step_ids[:, None], mask, next_position[:, None],
+                           past_key_values=cache).logits[:, -1].float()
         next_position = next_position + 1
 
 
 def generate_speech_tokens(model: LLMTTSModel, prompts: list[list[int]], sampler: TokenSampler,
-                           budgets: list[int], constrain: bool = True
+                           budgets: list[int], constrain: bool = True, stepper=None
                            ) -> tuple[list[list[int]], list[bool]]:
     """Each row's generated ids (stop excluded) and whether it stopped by itself."""
     if sampler.params.beam_width > 1:
@@ -104,7 +113,7 @@ def generate_speech_tokens(model: LLMTTSModel, prompts: list[list[int]], sampler
     outputs: list[list[int]] = [[] for _ in prompts]
     stopped = [False] * len(prompts)
     stop_ids = set(model.layout.stop_ids)
-    for out in iter_speech_tokens(model, prompts, sampler, budgets, constrain):
+    for out in iter_speech_tokens(model, prompts, sampler, budgets, constrain, stepper):
         for row, (token, active) in enumerate(zip(out.tokens.tolist(), out.active.tolist())):
             if active and token not in stop_ids:
                 outputs[row].append(token)

@@ -46,6 +46,7 @@ class LLMEngine:
     def __init__(self, loaded: LoadedLLM, codec: AudioCodec, device: torch.device):
         loaded.codec_info.require_match(codec.info, context=f"model {loaded.path}")
         loaded.model.layout.check_codec(codec.info)
+        self.stepper = None  # vall_e.compile.LLMStepper once compile() is called
         self.loaded = loaded
         self.model = loaded.model
         self.layout = loaded.model.layout
@@ -58,7 +59,8 @@ class LLMEngine:
 
     @classmethod
     def from_checkpoint(cls, source: str | Path, device: str = "auto", codec_path: str | None = None,
-                        dtype: torch.dtype | None = None, allow_download: bool = False) -> "LLMEngine":
+                        dtype: torch.dtype | None = None, allow_download: bool = False,
+                        compile: bool = False) -> "LLMEngine":
         resolved = resolve_device(device)
         loaded = load_llm_checkpoint(source, resolved, dtype, allow_download)
         path = codec_path or checkpoint_codec_path(loaded.config, loaded.path)
@@ -66,7 +68,19 @@ class LLMEngine:
             raise ConfigError(f"{loaded.path} needs SNAC 24 kHz weights to turn its codes into "
                               "audio: pass --codec-path DIR (or ModelConfig(codec_path=...))")
         codec_config = replace(loaded.config.codec, path=path, allow_download=allow_download)
-        return cls(loaded, get_codec(codec_config, device=str(resolved)), resolved)
+        engine = cls(loaded, get_codec(codec_config, device=str(resolved)), resolved)
+        if compile:
+            engine.compile()
+        return engine
+
+    def compile(self, backend: str | None = None) -> None:
+        """Compile the decode step (``vall_e.compile``) and warm it up for batch 1 at the
+        default budget, with a reference prompt of the default length."""
+        from vall_e.compile import DEFAULT_BACKEND, LLMStepper
+
+        self.stepper = LLMStepper(self.model, backend=backend or DEFAULT_BACKEND)
+        frames = self.codec.seconds_to_frames(self.defaults.input_prompt_length)
+        self.stepper.warm_up(frames * self.layout.tokens_per_frame + 64, self.defaults.max_ar_steps)
 
     @property
     def info(self):
@@ -129,6 +143,9 @@ class LLMEngine:
                 flag = "--" + name.replace("_", "-")
                 raise SamplingError(f"{flag} works with AR+NAR models only; {self.loaded.path} "
                                     "is an LLM-TTS model")
+        if self.stepper is not None and params.beam_width > 1:
+            raise SamplingError("--beam-width runs eagerly, not on the compiled decode step: "
+                                "drop --compile or --beam-width")
         return params
 
     # ----- tasks ------------------------------------------------------------------------
@@ -165,7 +182,8 @@ class LLMEngine:
         start = time.perf_counter()
         sampler = TokenSampler(params, "ar", make_generator(params.seed, self.device),
                                stop_token=self.layout.stop_id)
-        tokens, stopped = generate_speech_tokens(self.model, prompts, sampler, budgets, constrain)
+        tokens, stopped = generate_speech_tokens(self.model, prompts, sampler, budgets, constrain,
+                                                 self.stepper)
         timings["ar"] = time.perf_counter() - start
         start = time.perf_counter()
         decoded = [self.layout.tokens_to_codes(t) for t in tokens]
@@ -200,7 +218,8 @@ class LLMEngine:
         chunk_frames = max(1, round(chunk_seconds * self.codec.frame_rate))
         decoder = StreamingDecoder(self.codec, chunk_frames, context_frames)
         assembler = FrameAssembler(self.layout)
-        for out in iter_speech_tokens(self.model, [prompt], sampler, [budget], constrain):
+        for out in iter_speech_tokens(self.model, [prompt], sampler, [budget], constrain,
+                                      self.stepper):
             token = int(out.tokens[0])
             if not bool(out.active[0]) or token in self.layout.stop_ids:
                 continue

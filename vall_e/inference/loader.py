@@ -36,14 +36,30 @@ def checkpoint_family(source: str | Path, allow_download: bool = False) -> str:
 
 
 def load_engine(source: str | Path, device: str = "auto", codec_path: str | None = None,
-                dtype=None, allow_download: bool = False):
-    """An ``ARNAREngine`` or ``LLMEngine`` for ``source``, by the family its checkpoint records."""
+                dtype=None, allow_download: bool = False, compile: bool = False,
+                lora: str | Path | None = None, speaker_offset: str | Path | None = None):
+    """An ``ARNAREngine`` or ``LLMEngine`` for ``source``, by the family its checkpoint records.
+
+    ``dtype`` casts the model's float weights; ``compile`` compiles its decode step
+    (``vall_e.compile``). A quantized checkpoint (``vall_e.quantize``) loads the same way.
+    ``lora`` (an adapter directory) or ``speaker_offset`` (a speaker offset file) from
+    ``vall_e.finetune`` is applied to the model, before compiling; made on another base, it
+    is refused."""
+    adapted = lora is not None or speaker_offset is not None
     if checkpoint_family(source, allow_download) == "llm":
         from vall_e.inference.llm_engine import LLMEngine
 
-        return LLMEngine.from_checkpoint(source, device, codec_path, dtype, allow_download)
-    from vall_e.inference.engine import ARNAREngine
+        engine = LLMEngine.from_checkpoint(source, device, codec_path, dtype, allow_download,
+                                           compile=compile and not adapted)
+    else:
+        from vall_e.inference.engine import ARNAREngine
 
-    if dtype is not None:
-        raise CheckpointError("a dtype for AR+NAR models is not supported yet; leave it unset")
-    return ARNAREngine.from_checkpoint(source, device, codec_path)
+        engine = ARNAREngine.from_checkpoint(source, device, codec_path, dtype,
+                                             compile=compile and not adapted)
+    if adapted:
+        from vall_e.finetune.apply import adapt_engine
+
+        adapt_engine(engine, lora, speaker_offset)
+        if compile:
+            engine.compile()
+    return engine

@@ -32,10 +32,13 @@ class ModelConfig:
 
     model_path: Optional[str] = None  # checkpoint directory (AR+NAR or LLM-TTS), or a hub id
     device: str = "auto"
-    dtype: Optional[str] = None  # LLM-TTS weights: float32, bfloat16 or float16 (None: as saved)
+    dtype: Optional[str] = None  # model weights: float32, bfloat16 or float16 (None: as saved)
     codec_path: Optional[str] = None  # codec weights, overriding the checkpoint's (Orpheus: SNAC)
     allow_download: bool = False  # let model_path be a hub id (needs internet)
     language: Optional[str] = None  # espeak language of the texts (None: the checkpoint's)
+    compile: bool = False  # torch.compile the per-step decode function (warmed up at load)
+    lora: Optional[str] = None  # LoRA adapter directory (vall_e.finetune), merged at load
+    speaker_offset: Optional[str] = None  # speaker offset file (vall_e.finetune, method offset)
 
     def torch_dtype(self) -> torch.dtype | None:
         if self.dtype is None:

@@ -53,7 +53,9 @@ class Interface:
             raise ConfigError(str(exc)) from None
         self.config = config
         self.engine = load_engine(config.model_path, config.device, config.codec_path,
-                                  config.torch_dtype(), config.allow_download)
+                                  config.torch_dtype(), config.allow_download,
+                                  compile=config.compile, lora=config.lora,
+                                  speaker_offset=config.speaker_offset)
 
     # ----- what the model is --------------------------------------------------------------
     @property

@@ -132,6 +132,13 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
         raise CheckpointError(f"{directory}/{CONFIG_FILE} is invalid: {exc}") from None
     tokenizer = PhonemeTokenizer.load(directory / VOCAB_FILE)
     weights = directory / WEIGHTS_FILE
+    from vall_e.quantize.checkpoint import is_quantized, load_quantized_weights
+
+    if is_quantized(directory):  # a quantize rewrite: quantized modules + their manifest
+        model = load_quantized_weights(build_model(config, tokenizer, codec_info), directory)
+        model.to(device).eval()
+        return LoadedCheckpoint(model, config, tokenizer, codec_info, int(meta.get("step", 0)),
+                                directory)
     if not weights.is_file():
         raise CheckpointError(f"{directory} is incomplete: {WEIGHTS_FILE} is missing")
     try:

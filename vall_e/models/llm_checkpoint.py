@@ -109,22 +109,27 @@ def _fetch(source: str, allow_download: bool) -> Path:
                               f"({reason}); check the connection or pass a local directory") from None
 
 
-def load_llm_checkpoint(source: str | Path, device: str | torch.device = "cpu",
-                        dtype: torch.dtype | None = None, allow_download: bool = False) -> LoadedLLM:
+def load_llm_checkpoint(source: str | Path, device: str | torch.device | None = "cpu",
+                        dtype: torch.dtype | None = None, allow_download: bool = False,
+                        lm_loader=None) -> LoadedLLM:
+    """``lm_loader(directory, dtype)``, when given, builds the causal LM instead (unsloth's
+    loader places the weights itself: ``device=None`` leaves them where it put them)."""
     directory = _fetch(str(source), allow_download)
     meta_path = directory / META_FILE
     if meta_path.is_file():
-        loaded = _load_ours(directory, meta_path, dtype)
+        loaded = _load_ours(directory, meta_path, dtype, lm_loader)
     elif is_hf_directory(directory):
-        loaded = _load_orpheus(directory, dtype)
+        loaded = _load_orpheus(directory, dtype, lm_loader)
     else:
         raise CheckpointError(f"{directory} is neither a vall_e LLM checkpoint ({META_FILE}) nor "
                               "a Hugging Face model directory (config.json with model_type)")
-    loaded.model.to(device).eval()
+    if device is not None:
+        loaded.model.to(device)
+    loaded.model.eval()
     return loaded
 
 
-def _load_ours(directory: Path, meta_path: Path, dtype) -> LoadedLLM:
+def _load_ours(directory: Path, meta_path: Path, dtype, lm_loader=None) -> LoadedLLM:
     try:
         meta = json.loads(meta_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -142,12 +147,20 @@ def _load_ours(directory: Path, meta_path: Path, dtype) -> LoadedLLM:
         raise CheckpointError(f"{meta_path} is invalid: missing {exc}") from None
     except VallEError as exc:
         raise CheckpointError(f"{meta_path} is invalid: {exc}") from None
-    model = _wrap(load_lm(directory, dtype), layout, directory)
+    from vall_e.quantize.checkpoint import is_quantized, load_quantized_lm
+
+    if lm_loader is not None:
+        lm = lm_loader(directory, dtype)
+    elif is_quantized(directory):
+        lm = load_quantized_lm(directory, dtype)
+    else:
+        lm = load_lm(directory, dtype)
+    model = _wrap(lm, layout, directory)
     return LoadedLLM(model, config, codec_info, directory, int(meta.get("step", 0)),
                      list(meta.get("voices", [])))
 
 
-def _load_orpheus(directory: Path, dtype) -> LoadedLLM:
+def _load_orpheus(directory: Path, dtype, lm_loader=None) -> LoadedLLM:
     hf_config = json.loads((directory / "config.json").read_text())
     layout = OrpheusLayout(load_hf_tokenizer(directory))
     if int(hf_config.get("vocab_size", 0)) < layout.vocab_size:
@@ -160,7 +173,7 @@ def _load_orpheus(directory: Path, dtype) -> LoadedLLM:
                           max_positions=int(hf_config.get("max_position_embeddings", 8192))),
         codec=CodecConfig(name="snac", n_levels=7),
     ).validate()
-    model = _wrap(load_lm(directory, dtype), layout, directory)
+    model = _wrap((lm_loader or load_lm)(directory, dtype), layout, directory)
     return LoadedLLM(model, config, SNAC_24KHZ_INFO, directory, 0, list(ORPHEUS_VOICES))
 
 

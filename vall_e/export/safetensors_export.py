@@ -1,0 +1,71 @@
+"""Export a float checkpoint (either family) with its weights stored in another dtype.
+
+The result is an ordinary checkpoint directory (``--model OUT`` opens it): the same config,
+vocabulary, layout and tokenizer files, ``model.safetensors`` in the chosen dtype. A bfloat16
+export halves the file; loading upcasts it to the model's dtype unless ``--dtype`` says
+otherwise. Quantized checkpoints are refused: export the float checkpoint they came from.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import torch
+
+from vall_e.errors import CheckpointError
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def torch_dtype(name: str) -> torch.dtype:
+    if name not in DTYPES:
+        raise CheckpointError(f"--dtype must be one of {sorted(DTYPES)}, got {name!r}")
+    return DTYPES[name]
+
+
+def check_float_source(source: Path) -> None:
+    from vall_e.quantize.checkpoint import MANIFEST_FILE, is_quantized
+
+    if is_quantized(source):
+        raise CheckpointError(f"{source} is quantized ({MANIFEST_FILE}); export the float "
+                              "checkpoint it was made from")
+
+
+def export_safetensors(source: str | Path, out: str | Path, dtype: str = "bfloat16") -> Path:
+    """Write ``source`` to the directory ``out`` with float weights cast to ``dtype``."""
+    from vall_e.inference.loader import checkpoint_family
+
+    source, out = Path(source), Path(out)
+    target = torch_dtype(dtype)
+    check_float_source(source)
+    if out.exists() and out.resolve() == source.resolve():
+        raise CheckpointError("--out must differ from --model")
+    if checkpoint_family(source) == "llm":
+        from vall_e.models.llm_checkpoint import (
+            load_llm_checkpoint,
+            save_llm_checkpoint,
+        )
+
+        loaded = load_llm_checkpoint(source, "cpu")
+        loaded.model.to(target)
+        save_llm_checkpoint(out, loaded.model, loaded.config, loaded.codec_info, loaded.step,
+                            loaded.voices)
+    else:
+        from vall_e.models.checkpoint import load_checkpoint, save_checkpoint
+
+        loaded = load_checkpoint(source, "cpu")
+        loaded.model.to(target)
+        save_checkpoint(out, loaded.model, loaded.config, loaded.tokenizer, loaded.codec_info,
+                        loaded.step)
+    _copy_extras(source, out)
+    return out
+
+
+def _copy_extras(source: Path, out: Path) -> None:
+    """Files of the source the savers do not write (a codec directory beside the weights, a
+    README, ...), except other weight files."""
+    for item in source.iterdir():
+        target = out / item.name
+        if target.exists() or item.name.endswith((".safetensors", ".bin", ".index.json", ".gguf")):
+            continue
+        (shutil.copytree if item.is_dir() else shutil.copy2)(item, target)
