@@ -6,9 +6,10 @@ from vall_e.config import Config, load_config
 from vall_e.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
-# experiment configs; corpus recipes have their own format (tests/data/corpus/test_recipe.py)
+# experiment configs; corpus, codec and fine-tune recipes have their own formats
+# (tests/data/corpus/test_recipe.py, tests/codecs, tests/finetune/test_finetune_config.py)
 YAMLS = sorted(p for d in ("configs", "recipes") for p in (REPO / d).rglob("*.yaml")
-               if not {"corpus", "codec"} & set(p.relative_to(REPO).parts))
+               if not {"corpus", "codec", "finetune"} & set(p.relative_to(REPO).parts))
 
 
 def test_repository_has_yaml_files():

@@ -8,6 +8,7 @@ before any work starts. Nothing here reads argv or the environment.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import types
 import typing
 from dataclasses import dataclass, field
@@ -18,10 +19,13 @@ import yaml
 
 from vall_e.errors import ConfigError
 
-
 FAMILIES = ("ar_nar", "llm")
 LLM_LAYOUTS = ("flat", "orpheus")
 TEXT_UNITS = ("phonemes", "characters")
+# Lightning strategy names accepted in train.strategy (all of them Lightning's own)
+STRATEGIES = ("auto", "ddp", "ddp_spawn", "ddp_find_unused_parameters_true", "fsdp", "deepspeed",
+              "deepspeed_stage_1", "deepspeed_stage_2", "deepspeed_stage_2_offload",
+              "deepspeed_stage_3", "deepspeed_stage_3_offload")
 
 
 @dataclass
@@ -131,6 +135,12 @@ class TrainConfig:
     num_workers: int = 0
     accelerator: str = "auto"
     devices: Any = 1
+    # Lightning's distribution strategy: auto, ddp, ddp_spawn, fsdp, deepspeed[_stage_N] (see
+    # STRATEGIES). AR+NAR models score some heads (a NAR level, STT) only on some steps, so
+    # for them ddp runs with find_unused_parameters (vall_e.training.train.make_trainer).
+    strategy: str = "auto"
+    accumulate_grad_batches: int = 1  # optimiser step every N batches (effective batch x N)
+    gradient_checkpointing: bool = False  # recompute block activations in backward: less memory
     wandb: bool = False
     wandb_project: str = "vall_e"
 
@@ -139,9 +149,16 @@ class TrainConfig:
             raise ConfigError(
                 f"train.precision '{self.precision}' invalid; use 32-true, bf16-mixed or 16-mixed"
             )
-        for name in ("max_steps", "batch_size", "val_every_n_steps", "checkpoint_every_n_steps"):
+        for name in ("max_steps", "batch_size", "val_every_n_steps", "checkpoint_every_n_steps",
+                     "accumulate_grad_batches"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"train.{name} must be positive, got {getattr(self, name)}")
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(f"train.strategy '{self.strategy}' is not supported; use one of "
+                              f"{list(STRATEGIES)}")
+        if self.strategy.startswith("deepspeed") and importlib.util.find_spec("deepspeed") is None:
+            raise ConfigError(f"train.strategy {self.strategy} needs the deepspeed package "
+                              "(pip install deepspeed), or use ddp / fsdp")
 
 
 @dataclass

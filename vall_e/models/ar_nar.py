@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pad_sequence
+from torch.utils.checkpoint import checkpoint
 
 from vall_e.config import ModelConfig
 from vall_e.models.layers import (
@@ -69,6 +70,10 @@ class ARNARModel(nn.Module):
             for level in range(n_levels)
         )
         self.stt_head = nn.Linear(d, n_text_tokens, bias=False) if "stt" in config.tasks else None
+        # a learned speaker vector [d] added to every conditioning position (vall_e.finetune
+        # offset method); None for base models, so it is never part of a checkpoint's weights
+        self.register_parameter("speaker_offset", None)
+        self.gradient_checkpointing = False  # train.gradient_checkpointing
         self.apply(self._init_weights)
 
     @staticmethod
@@ -103,7 +108,8 @@ class ARNARModel(nn.Module):
         if prompt.shape[-1] > 0:
             parts.append(self.embed_frames(prompt))
         parts.append(self.special(self.sep_id))
-        return torch.cat(parts)
+        prefix = torch.cat(parts)
+        return prefix if self.speaker_offset is None else prefix + self.speaker_offset
 
     def stt_prefix(self, audio: torch.Tensor) -> torch.Tensor:
         """[STT] [audio frames] [SEP] -> [L, d]."""
@@ -129,7 +135,11 @@ class ARNARModel(nn.Module):
         rope = self.rotary(positions)
         outputs = []
         for index, block in enumerate(self.blocks):
-            x = block(x, rope, mask, cache.layers[index] if cache is not None else None)
+            if self.gradient_checkpointing and self.training and cache is None:
+                # keep only each block's input; its activations are recomputed in backward
+                x = checkpoint(block, x, rope, mask, None, use_reentrant=False)
+            else:
+                x = block(x, rope, mask, cache.layers[index] if cache is not None else None)
             if all_layers and index < len(self.blocks) - 1:
                 outputs.append(self.norm(x))
         return outputs + [self.norm(x)] if all_layers else self.norm(x)
@@ -170,6 +180,9 @@ class ARNARModel(nn.Module):
                             self.blocks[skipped].attn_norm(x), rope, cache.layers[skipped])
                     return hidden, index + 1
         return self.norm(x), n_layers
+
+    def set_gradient_checkpointing(self, enabled: bool = True) -> None:
+        self.gradient_checkpointing = enabled
 
     def level_logits(self, hidden: torch.Tensor, level: int) -> torch.Tensor:
         return self.heads[level](hidden)

@@ -43,6 +43,9 @@ class LLMTTSModel(nn.Module):
         super().__init__()
         self.lm = lm
         self.layout = layout
+        # a learned speaker vector [hidden] added to the embeddings of the conditioning (the
+        # prompt: reference and text) by vall_e.finetune's offset method; None for base models
+        self.register_parameter("speaker_offset", None)
         vocab = lm.get_input_embeddings().num_embeddings
         if vocab < layout.vocab_size:
             raise ValueError(f"the LM's vocabulary ({vocab}) is smaller than the {layout.name} "
@@ -56,9 +59,30 @@ class LLMTTSModel(nn.Module):
     def max_positions(self) -> int:
         return int(getattr(self.lm.config, "max_position_embeddings", 1 << 30))
 
+    def set_gradient_checkpointing(self, enabled: bool = True) -> None:
+        if enabled:  # non-reentrant: works with frozen inputs (LoRA) and under DDP
+            self.lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            self.lm.gradient_checkpointing_disable()
+
+    def _inputs(self, input_ids: torch.Tensor, conditioning: torch.Tensor | None) -> dict:
+        """``input_ids``, or with a speaker offset the embeddings with the offset added where
+        ``conditioning`` [B, T] is true."""
+        if self.speaker_offset is None or conditioning is None:
+            return {"input_ids": input_ids}
+        embeds = self.lm.get_input_embeddings()(input_ids)
+        offset = self.speaker_offset.to(embeds.dtype) * conditioning[..., None].to(embeds.dtype)
+        return {"inputs_embeds": embeds + offset}
+
     def forward(self, input_ids, attention_mask=None, position_ids=None, past_key_values=None):
-        return self.lm(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                       past_key_values=past_key_values, use_cache=past_key_values is not None)
+        conditioning = None
+        if past_key_values is None or past_key_values.get_seq_length() == 0:
+            # the first pass reads the whole prompt, which is all conditioning
+            conditioning = (torch.ones_like(input_ids, dtype=torch.bool) if attention_mask is None
+                            else attention_mask.bool())
+        return self.lm(**self._inputs(input_ids, conditioning), attention_mask=attention_mask,
+                       position_ids=position_ids, past_key_values=past_key_values,
+                       use_cache=past_key_values is not None)
 
     def loss(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, speech_mask: torch.Tensor,
              text_weight: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -68,7 +92,9 @@ class LLMTTSModel(nn.Module):
         ``speech_mask`` [B, T] marks the ids that are speech (and its end) in ``input_ids``;
         padding (``attention_mask`` 0) never counts.
         """
-        logits = self.lm(input_ids=input_ids, attention_mask=attention_mask).logits[:, :-1]
+        conditioning = attention_mask.bool() & ~speech_mask.bool()
+        logits = self.lm(**self._inputs(input_ids, conditioning), attention_mask=attention_mask,
+                         use_cache=False).logits[:, :-1]
         targets = input_ids[:, 1:]
         speech = speech_mask[:, 1:].float()
         other = attention_mask[:, 1:].float() * (1 - speech)

@@ -75,27 +75,15 @@ def _setup_ar_nar(config, output_dir, utterances, train_utts, val_utts, codec_in
 def _setup_llm(config, output_dir, utterances, train_utts, val_utts, codec_info, prompt_frames,
                resume) -> TrainingSetup:
     from vall_e.models.llm_checkpoint import save_llm_checkpoint
-    from vall_e.training.llm_dataset import (
-        LLMTTSDataset,
-        SequenceCollator,
-        sequence_length,
-    )
+    from vall_e.training.llm_dataset import LLMTTSDataset, SequenceCollator
     from vall_e.training.llm_module import LLMTTSLightning
 
     model = _llm_model(config, output_dir, utterances, codec_info, resume)
     layout = model.layout
     layout.check_codec(codec_info)
-    limit = config.model.max_positions
 
     def fits(utts: list[Utterance]) -> list[Utterance]:
-        kept = [u for u in utts if sequence_length(u, layout, prompt_frames) <= limit]
-        if len(kept) < len(utts):
-            log.warning("%d utterances are longer than model.max_positions (%d) and are skipped",
-                        len(utts) - len(kept), limit)
-        if not kept:
-            raise ConfigError(f"no utterance fits in model.max_positions ({limit}) tokens; "
-                              "raise it or lower data.max_seconds / data.prompt_seconds")
-        return kept
+        return fitting(utts, layout, prompt_frames, config.model.max_positions)
 
     voices = sorted({u.speaker for u in utterances}) if layout.name == "orpheus" else []
 
@@ -107,6 +95,20 @@ def _setup_llm(config, output_dir, utterances, train_utts, val_utts, codec_info,
         LLMTTSDataset(fits(train_utts), layout, prompt_frames, seed=config.train.seed),
         LLMTTSDataset(fits(val_utts), layout, prompt_frames, seed=1, deterministic=True),
         SequenceCollator(layout.pad_id), export)
+
+
+def fitting(utts: list[Utterance], layout, prompt_frames: int, limit: int) -> list[Utterance]:
+    """The utterances whose LLM-TTS sequence fits in ``limit`` positions (others logged)."""
+    from vall_e.training.llm_dataset import sequence_length
+
+    kept = [u for u in utts if sequence_length(u, layout, prompt_frames) <= limit]
+    if len(kept) < len(utts):
+        log.warning("%d utterances are longer than model.max_positions (%d) and are skipped",
+                    len(utts) - len(kept), limit)
+    if not kept:
+        raise ConfigError(f"no utterance fits in model.max_positions ({limit}) tokens; "
+                          "raise it or lower data.max_seconds / data.prompt_seconds")
+    return kept
 
 
 def _llm_model(config: Config, output_dir: Path, utterances, codec_info, resume):

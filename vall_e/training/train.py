@@ -8,6 +8,9 @@ Output directory layout:
     latest/               the newest exported checkpoint
     logs/version_*/       CSV metrics (one version per start, so resuming never erases logs)
 A second start on a directory that already holds a run is refused unless ``resume=True``.
+Devices, distribution and memory come from ``train``: Lightning's own strategies (``strategy:
+ddp`` / ``fsdp`` / ``deepspeed*``), ``devices``, ``precision``, ``accumulate_grad_batches`` and
+``gradient_checkpointing`` (``make_trainer``, shared with ``vall_e.finetune``).
 """
 from __future__ import annotations
 
@@ -46,12 +49,37 @@ def _loggers(config: Config, output_dir: Path) -> list:
     return loggers
 
 
-def train(config: Config, resume: bool = False, progress: bool = True) -> Path:
-    """Run (or continue) training; returns the directory of the newest exported checkpoint."""
+def train(config: Config, resume: bool = False, progress: bool = True,
+          callbacks: list | None = None) -> Path:
+    """Run (or continue) training; returns the directory of the newest exported checkpoint.
+
+    ``callbacks``: extra Lightning callbacks (after the run's own checkpointing and export).
+    """
     config.validate()
     if not config.data.path:
         raise ConfigError("data.path is not set: pass --data DIR (prepared shards) or set it in YAML")
     output_dir = Path(config.train.output_dir)
+    last_ckpt = check_resume(output_dir, resume)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    config.save_yaml(output_dir / "config.yaml")
+
+    codec_info, utterances = load_prepared(config.data.path)
+    _check_codec(config, codec_info)
+    L.seed_everything(config.train.seed, workers=True, verbose=False)  # seeds model init too
+    setup = setup_for(config, output_dir, utterances, codec_info, resume)
+    if config.train.gradient_checkpointing:
+        setup.module.model.set_gradient_checkpointing(True)
+    train_loader, val_loader = make_loaders(config, setup.train_set, setup.val_set, setup.collate)
+    every = config.train.checkpoint_every_n_steps
+    own = [resume_checkpoint(output_dir, every), ExportCheckpoint(output_dir, setup.export, every)]
+    trainer = make_trainer(config, output_dir, own + list(callbacks or []), progress)
+    trainer.fit(setup.module, train_loader, val_loader,
+                ckpt_path=str(last_ckpt) if resume else None, weights_only=True)
+    return output_dir / "latest"
+
+
+def check_resume(output_dir: Path, resume: bool) -> Path:
+    """Lightning's resume file of a run directory; refuses to overwrite or to resume nothing."""
     last_ckpt = output_dir / "lightning" / "last.ckpt"
     if last_ckpt.exists() and not resume:
         raise ConfigError(
@@ -60,35 +88,48 @@ def train(config: Config, resume: bool = False, progress: bool = True) -> Path:
         )
     if resume and not last_ckpt.exists():
         raise ConfigError(f"nothing to resume: {last_ckpt} does not exist")
-    output_dir.mkdir(parents=True, exist_ok=True)
-    config.save_yaml(output_dir / "config.yaml")
+    return last_ckpt
 
-    codec_info, utterances = load_prepared(config.data.path)
-    _check_codec(config, codec_info)
-    L.seed_everything(config.train.seed, workers=True, verbose=False)  # seeds model init too
-    setup = setup_for(config, output_dir, utterances, codec_info, resume)
-    loader_args = dict(collate_fn=setup.collate, num_workers=config.train.num_workers)
-    train_loader = DataLoader(setup.train_set, batch_size=config.train.batch_size, shuffle=True,
-                              drop_last=len(setup.train_set) > config.train.batch_size, **loader_args)
-    val_loader = DataLoader(setup.val_set, batch_size=config.train.batch_size, **loader_args)
 
-    every = config.train.checkpoint_every_n_steps
-    callbacks = [
-        ModelCheckpoint(dirpath=str(output_dir / "lightning"), every_n_train_steps=every,
-                        save_top_k=0, save_last=True),
-        ExportCheckpoint(output_dir, setup.export, every),
-    ]
+def resume_checkpoint(output_dir: Path, every: int) -> ModelCheckpoint:
+    """Writes ``lightning/last.ckpt`` (optimiser + loop state) every ``every`` steps."""
+    return ModelCheckpoint(dirpath=str(output_dir / "lightning"), every_n_train_steps=every,
+                           save_top_k=0, save_last=True)
+
+
+def make_loaders(config: Config, train_set, val_set, collate) -> tuple[DataLoader, DataLoader]:
+    # under ddp / fsdp Lightning swaps in a DistributedSampler (each rank its own share)
+    args = dict(collate_fn=collate, num_workers=config.train.num_workers)
+    train_loader = DataLoader(train_set, batch_size=config.train.batch_size, shuffle=True,
+                              drop_last=len(train_set) > config.train.batch_size, **args)
+    return train_loader, DataLoader(val_set, batch_size=config.train.batch_size, **args)
+
+
+def _strategy(config: Config):
+    """train.strategy as Lightning takes it. AR+NAR steps leave some heads unused (the NAR
+    scores one level per item, STT runs on a share of steps), which plain DDP refuses."""
+    if config.train.strategy == "ddp" and config.model.family == "ar_nar":
+        return "ddp_find_unused_parameters_true"
+    return config.train.strategy
+
+
+def make_trainer(config: Config, output_dir: Path, callbacks: list, progress: bool) -> L.Trainer:
+    """The Lightning Trainer every vall_e run uses (training and fine-tuning): strategy,
+    devices, precision and gradient accumulation from ``config.train``."""
     if not progress:
         logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
-    trainer = L.Trainer(
-        max_steps=config.train.max_steps,
-        accelerator=config.train.accelerator,
-        devices=config.train.devices,
-        precision=config.train.precision,
-        gradient_clip_val=config.train.grad_clip or None,
-        val_check_interval=config.train.val_every_n_steps,
+    train = config.train
+    return L.Trainer(
+        max_steps=train.max_steps,
+        accelerator=train.accelerator,
+        devices=train.devices,
+        strategy=_strategy(config),
+        precision=train.precision,
+        accumulate_grad_batches=train.accumulate_grad_batches,
+        gradient_clip_val=train.grad_clip or None,
+        val_check_interval=train.val_every_n_steps * train.accumulate_grad_batches,
         check_val_every_n_epoch=None,
-        log_every_n_steps=config.train.log_every_n_steps,
+        log_every_n_steps=train.log_every_n_steps,
         num_sanity_val_steps=0,
         enable_progress_bar=progress,
         enable_model_summary=progress,
@@ -96,6 +137,3 @@ def train(config: Config, resume: bool = False, progress: bool = True) -> Path:
         callbacks=callbacks,
         default_root_dir=str(output_dir),
     )
-    trainer.fit(setup.module, train_loader, val_loader,
-                ckpt_path=str(last_ckpt) if resume else None, weights_only=True)
-    return output_dir / "latest"

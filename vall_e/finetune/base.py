@@ -1,0 +1,114 @@
+"""The base checkpoint a fine-tune starts from, of either family, and its fingerprint.
+
+An adapter or speaker offset only means something on top of the exact weights it was trained
+against, so each one records the base's *fingerprint*: a SHA-256 over the base's weight files
+(names and bytes). Applying it to any other model is refused with one line, instead of
+producing plausible-looking noise. Hashing reads every weight byte once (about 1-2 GB/s).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from vall_e.codecs.base import CodecInfo
+from vall_e.config import Config
+from vall_e.errors import CheckpointError
+
+_WEIGHT_PATTERNS = ("*.safetensors", "*.bin")
+_NOT_BASE_WEIGHTS = {"adapter_model.safetensors"}
+_FAMILY_NAMES = {"ar_nar": "AR+NAR", "llm": "LLM-TTS"}
+
+
+@dataclass
+class BaseModel:
+    family: str  # "ar_nar" or "llm"
+    model: nn.Module  # ARNARModel or LLMTTSModel
+    config: Config
+    codec_info: CodecInfo
+    path: Path
+    fingerprint: str
+    step: int = 0
+    tokenizer: object = None  # AR+NAR: the PhonemeTokenizer (LLM-TTS: the layout has its own)
+    voices: list = field(default_factory=list)  # LLM-TTS: voice names the base speaks as
+
+    @property
+    def width(self) -> int:
+        """Size of the embedding space (what a speaker offset adds to)."""
+        if self.family == "ar_nar":
+            return self.model.config.d_model
+        return self.model.lm.get_input_embeddings().embedding_dim
+
+
+def weight_files(directory: str | Path) -> list[Path]:
+    directory = Path(directory)
+    for pattern in _WEIGHT_PATTERNS:
+        files = sorted(p for p in directory.glob(pattern) if p.name not in _NOT_BASE_WEIGHTS)
+        if files:
+            return files
+    raise CheckpointError(f"{directory} holds no model weights (*.safetensors or *.bin)")
+
+
+def fingerprint(directory: str | Path) -> str:
+    """SHA-256 (hex) over the names and bytes of a checkpoint's weight files."""
+    digest = hashlib.sha256()
+    for path in weight_files(directory):
+        digest.update(path.name.encode() + b"\0")
+        with open(path, "rb") as handle:
+            while block := handle.read(1 << 23):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def load_base(directory: str | Path, lm_loader=None) -> BaseModel:
+    """Load a base checkpoint on the CPU, in training mode, by the family it records.
+
+    ``lm_loader`` (LLM-TTS only) replaces the Hugging Face loader (the unsloth backend)."""
+    from vall_e.inference.loader import checkpoint_family
+
+    directory = Path(directory)
+    family = checkpoint_family(directory)
+    if family == "ar_nar":
+        from vall_e.models.checkpoint import load_checkpoint
+
+        loaded = load_checkpoint(directory, "cpu")
+        base = BaseModel("ar_nar", loaded.model, loaded.config, loaded.codec_info, directory,
+                         fingerprint(directory), loaded.step, tokenizer=loaded.tokenizer)
+    else:
+        from vall_e.models.llm_checkpoint import load_llm_checkpoint
+
+        device = None if lm_loader is not None else "cpu"
+        loaded = load_llm_checkpoint(directory, device, lm_loader=lm_loader)
+        base = BaseModel("llm", loaded.model, loaded.config, loaded.codec_info, directory,
+                         fingerprint(directory), loaded.step, voices=list(loaded.voices))
+    base.model.train()
+    return base
+
+
+def require_same_base(recorded: dict, family: str, directory: str | Path, what: str) -> None:
+    """Refuse ``what`` (an adapter or offset) unless ``directory`` is the base it was made on.
+
+    ``recorded`` is the ``{"family", "path", "fingerprint"}`` the artifact stores."""
+    if recorded.get("family") != family:
+        made_on = _FAMILY_NAMES.get(recorded.get("family"), repr(recorded.get("family")))
+        raise CheckpointError(f"{what} was trained on an {made_on} model; {directory} is an "
+                              f"{_FAMILY_NAMES[family]} model: use it with the base it was trained on")
+    actual = fingerprint(directory)
+    if recorded.get("fingerprint") != actual:
+        raise CheckpointError(
+            f"{what} was trained on another base model ({recorded.get('path')}, fingerprint "
+            f"{str(recorded.get('fingerprint'))[:12]}); {directory} has fingerprint "
+            f"{actual[:12]}: load it with the base it was trained on (a quantized or "
+            "dtype-converted copy is another model: merge into the float base first)")
+
+
+def base_record(base: BaseModel) -> dict:
+    return {"family": base.family, "path": str(base.path), "fingerprint": base.fingerprint,
+            "step": base.step}
+
+
+def model_device(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device

@@ -1,0 +1,116 @@
+"""The new speaker's data: prepared with the base's codec, read with the base's vocabulary.
+
+``speaker_utterances`` runs ``vall_e.data.prepare`` on the speaker folder (resumable, bad files
+skipped and listed) and insists on exactly one speaker. ``datasets`` builds the same training
+examples the family trains on (a prompt is another clip of the speaker), split into training
+and held-out clips; ``heldout_loss`` scores a model on the held-out ones with the training
+loss (AR+NAR: AR + NAR with fixed levels; LLM-TTS: the speech tokens), which is how the
+fine-tune shows it helped.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch.utils.data import Dataset
+
+from vall_e.config import Config
+from vall_e.data.shards import Utterance, load_prepared
+from vall_e.errors import ConfigError, DataError
+from vall_e.finetune.base import BaseModel, model_device
+from vall_e.training.dataset import TTSDataset, collate, split_train_val
+
+
+def speaker_utterances(config: Config, speaker_data: str | Path, base: BaseModel,
+                       progress: bool) -> tuple[str, list[Utterance]]:
+    """Prepare ``speaker_data`` into ``config.data.path``; returns (speaker, utterances)."""
+    from vall_e.data.prepare import prepare
+
+    device = "cuda" if config.train.accelerator in ("gpu", "cuda", "auto") and \
+        torch.cuda.is_available() else "cpu"
+    report = prepare(config, speaker_data, config.data.path, progress=progress, device=device)
+    if progress:
+        print(report.summary())
+    info, utterances = load_prepared(config.data.path)
+    base.codec_info.require_match(info, context=f"speaker data {config.data.path}",
+                                  hint="prepare it with the base model's codec")
+    speakers = sorted({u.speaker for u in utterances})
+    if len(speakers) != 1:
+        raise DataError(f"{speaker_data} holds {len(speakers)} speakers ({', '.join(speakers)}); "
+                        "a speaker fine-tune takes one: give a folder with one speaker folder")
+    if len(utterances) < 2:
+        raise DataError(f"{speaker_data} gave {len(utterances)} usable clip(s); a fine-tune "
+                        "needs at least 2 (some are held out to measure it)")
+    return speakers[0], utterances
+
+
+def datasets(base: BaseModel, config: Config,
+             utterances: list[Utterance]) -> tuple[Dataset, Dataset, Callable]:
+    """(training set, held-out set, collate function) for ``base``'s family."""
+    train_utts, val_utts = split_train_val(utterances, config.data.val_fraction)
+    prompt_frames = max(1, round(config.data.prompt_seconds * base.codec_info.frame_rate))
+    seed = config.train.seed
+    if base.family == "ar_nar":
+        return (TTSDataset(train_utts, base.tokenizer, prompt_frames, seed=seed),
+                TTSDataset(val_utts, base.tokenizer, prompt_frames, seed=1, deterministic=True),
+                collate)
+    from vall_e.training.llm_dataset import LLMTTSDataset, SequenceCollator
+    from vall_e.training.setup import fitting
+
+    layout = base.model.layout
+    limit = config.model.max_positions
+    return (LLMTTSDataset(fitting(train_utts, layout, prompt_frames, limit), layout, prompt_frames,
+                          seed=seed),
+            LLMTTSDataset(fitting(val_utts, layout, prompt_frames, limit), layout, prompt_frames,
+                          seed=1, deterministic=True),
+            SequenceCollator(layout.pad_id))
+
+
+def batch_tokens(family: str, batch: dict) -> int:
+    """Positions one batch feeds the network: AR+NAR, phonemes + prompt frames + target
+    frames of each example; LLM-TTS, the non-padding ids."""
+    if family == "ar_nar":
+        return sum(int(t.numel() + p.shape[-1] + c.shape[-1])
+                   for t, p, c in zip(batch["text"], batch["prompt"], batch["codes"]))
+    return int(batch["attention_mask"].sum())
+
+
+def _to(batch: dict, device: torch.device) -> dict:
+    def move(value):
+        if isinstance(value, torch.Tensor):
+            return value.to(device)
+        if isinstance(value, list):
+            return [move(v) for v in value]
+        return value
+
+    return {key: move(value) for key, value in batch.items()}
+
+
+@torch.no_grad()
+def heldout_loss(model: torch.nn.Module, family: str, loader) -> float:
+    """Mean training loss of ``model`` over ``loader`` (per example), in eval mode."""
+    if len(loader.dataset) == 0:
+        raise ConfigError("no held-out clips to measure the fine-tune on; raise data.val_fraction")
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    try:
+        for batch in loader:
+            batch = _to(batch, model_device(model))
+            if family == "ar_nar":
+                size = len(batch["text"])
+                loss, _ = model.ar_loss(batch["text"], batch["prompt"], batch["codes"])
+                if model.n_levels > 1:  # the validation levels of ARNARLightning
+                    levels = [1 + i % (model.n_levels - 1) for i in range(size)]
+                    loss = loss + model.nar_loss(batch["text"], batch["prompt"], batch["codes"],
+                                                 levels)[0]
+            else:
+                size = batch["input_ids"].shape[0]
+                loss, _ = model.loss(batch["input_ids"], batch["attention_mask"],
+                                     batch["speech_mask"])
+            total += float(loss) * size
+            count += size
+    finally:
+        model.train(was_training)
+    return total / count

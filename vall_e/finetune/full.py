@@ -1,0 +1,59 @@
+"""Full fine-tuning: every weight trains (at a low learning rate), optionally with the first
+transformer blocks and the embeddings frozen, which keeps what the base learned about text and
+low-level acoustics and leaves less to overfit on a few minutes of one speaker.
+
+The result is an ordinary checkpoint of the base's family (``--model DIR``), not an adapter.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from torch import nn
+
+from vall_e.config import Config
+from vall_e.errors import ConfigError
+from vall_e.finetune.base import BaseModel
+from vall_e.finetune.config import FullSettings
+
+
+def _blocks(base: BaseModel) -> nn.ModuleList:
+    if base.family == "ar_nar":
+        return base.model.blocks
+    return base.model.lm.get_decoder().layers
+
+
+def _embeddings(base: BaseModel) -> list[nn.Module]:
+    if base.family == "ar_nar":
+        m = base.model
+        return [m.text_embedding, m.code_embeddings, m.special_embedding]
+    # LLM-TTS embeddings are tied to the output layer: freezing one freezes both
+    return [base.model.lm.get_input_embeddings()]
+
+
+def prepare_full(base: BaseModel, settings: FullSettings) -> nn.Module:
+    """Mark what trains; returns the model (all of it trainable but the frozen parts)."""
+    blocks = _blocks(base)
+    if settings.freeze_layers > len(blocks):
+        raise ConfigError(f"full.freeze_layers is {settings.freeze_layers} but the base has "
+                          f"{len(blocks)} layers; freeze at most {len(blocks)}")
+    for param in base.model.parameters():
+        param.requires_grad_(True)
+    frozen = list(blocks[: settings.freeze_layers])
+    if settings.freeze_embeddings:
+        frozen += _embeddings(base)
+    for module in frozen:
+        for param in module.parameters():
+            param.requires_grad_(False)
+    return base.model
+
+
+def save_full(directory: str | Path, model: nn.Module, base: BaseModel, config: Config,
+              step: int) -> Path:
+    """Write the fine-tuned model as a checkpoint of the base's family (atomically)."""
+    if base.family == "ar_nar":
+        from vall_e.models.checkpoint import save_checkpoint
+
+        return save_checkpoint(directory, model, config, base.tokenizer, base.codec_info, step)
+    from vall_e.models.llm_checkpoint import save_llm_checkpoint
+
+    return save_llm_checkpoint(directory, model, config, base.codec_info, step, base.voices)
