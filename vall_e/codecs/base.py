@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from vall_e.errors import CheckpointError, CodecMismatchError
+from vall_e.errors import CheckpointError, CodecMismatchError, ConfigError
 
 if TYPE_CHECKING:
     from vall_e.config import CodecConfig
@@ -150,6 +150,9 @@ class AudioCodec(abc.ABC):
     # frames a streaming decoder holds back because the decoder looks right (non-causal
     # convolutions); a causal decoder sets 0 (see vall_e.inference.streaming)
     streaming_lookahead_frames: int = 1
+    # True when the levels are residual stages (EnCodec's RVQ, mel_rvq's residual k-means): the
+    # first k levels alone are then a coarser code of the same audio (``decode_levels``)
+    residual: bool = False
 
     def __init__(self, info: CodecInfo, device: str | torch.device = "cpu") -> None:
         self._info = info
@@ -234,6 +237,23 @@ class AudioCodec(abc.ABC):
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         """Int codes [K, T] or [B, K, T] -> float audio [B, S]."""
         codes = self._check_codes(codes)
+        with torch.inference_mode():
+            wav = self._decode(codes).float()
+        return wav.clone()
+
+    def decode_levels(self, codes: torch.Tensor, levels: int) -> torch.Tensor:
+        """Decode only the first ``levels`` levels of full codes [K, T] or [B, K, T].
+
+        Only residual codecs allow it: their level k refines the sum of levels < k, so dropping
+        the finer levels gives the coarser audio a model that predicted fewer levels would
+        produce. Other layouts (SNAC's sub-frames) have no meaningful prefix.
+        """
+        if not self.residual:
+            raise ConfigError(f"{self.name} codes are not residual levels: decoding a prefix of "
+                              "them is not defined")
+        if isinstance(levels, bool) or not isinstance(levels, int) or not 1 <= levels <= self.n_levels:
+            raise ValueError(f"levels must be an integer in [1, {self.n_levels}], got {levels}")
+        codes = self._check_codes(codes)[:, :levels]
         with torch.inference_mode():
             wav = self._decode(codes).float()
         return wav.clone()

@@ -37,6 +37,7 @@ class EncodecCodec(AudioCodec):
     """Wraps a loaded ``transformers.EncodecModel``; build it with ``from_config``."""
 
     streaming_lookahead_frames = 0  # the 24 kHz model is causal: frame t never sees t + 1
+    residual = True  # RVQ: decode sums the per-level embeddings it is given
 
     def __init__(self, model, n_levels: int = 8, device: str | torch.device = "cpu") -> None:
         cfg = model.config

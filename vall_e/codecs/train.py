@@ -93,6 +93,7 @@ def train_codec(config: CodecTrainConfig, quiet: bool = False) -> Path:
     """Run or continue both stages; returns ``<output>/codec``."""
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger
     from torch.utils.data import DataLoader
 
     from vall_e.codecs.mel.training import ExportCodec, Segments, VocoderModule, load_pool, spec_for
@@ -120,9 +121,13 @@ def train_codec(config: CodecTrainConfig, quiet: bool = False) -> Path:
     loader = DataLoader(Segments(pool, samples, config.seed, start), batch_size=config.batch_size)
     if quiet:
         logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    # <output>/logs/version_N/metrics.csv, one version per (re)run, like the model's runs; the
+    # loss curves are plotted by notebooks/05_training_curves.ipynb
+    logger = CSVLogger(str(output), name="logs")
     trainer = L.Trainer(
         max_steps=config.total_steps, accelerator="cpu", devices=1,
-        precision=config.precision, gradient_clip_val=1.0, logger=False,
+        precision=config.precision, gradient_clip_val=1.0, logger=logger,
+        log_every_n_steps=min(25, config.checkpoint_every),
         enable_progress_bar=not quiet, enable_model_summary=not quiet,
         enable_checkpointing=True, default_root_dir=str(output),
         callbacks=[ModelCheckpoint(dirpath=str(last.parent), save_top_k=0, save_last=True,

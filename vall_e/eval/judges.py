@@ -123,3 +123,37 @@ class Judges:
         if trimmed.size == 0:
             return np.zeros(256, dtype=np.float32)
         return encoder.embed_utterance(trimmed)
+
+
+class QuickJudges:
+    """Stand-ins for smoke tests of the evaluation plumbing (the notebooks' test): nothing to
+    load, milliseconds per clip. ``transcribe`` hears nothing (every word counts as deleted, so
+    WER is 1.0 everywhere) and ``embed`` is the unit-norm mean log-spectrum, a crude voice
+    print. Their numbers say nothing about a model: never publish results made with them.
+    """
+
+    def transcribe(self, wav: np.ndarray) -> str:
+        return ""
+
+    def embed(self, wav: np.ndarray) -> np.ndarray:
+        wav = np.asarray(wav, dtype=np.float32)
+        frame = 512
+        if wav.size < frame:
+            return np.zeros(frame // 2 + 1, dtype=np.float32)
+        frames = wav[: wav.size // frame * frame].reshape(-1, frame) * np.hanning(frame)
+        spectrum = np.log(np.abs(np.fft.rfft(frames, axis=1)) + 1e-5).mean(axis=0)
+        spectrum -= spectrum.mean()  # loudness out, spectral shape in
+        norm = float(np.linalg.norm(spectrum))
+        return (spectrum / norm if norm > 0 else spectrum).astype(np.float32)
+
+
+JUDGE_KINDS = ("whisper", "quick")
+
+
+def make_judges(kind: str = "whisper", threads: int = 0):
+    """``"whisper"``: Whisper base + Resemblyzer (``Judges``); ``"quick"``: ``QuickJudges``."""
+    if kind == "whisper":
+        return Judges(threads=threads)
+    if kind == "quick":
+        return QuickJudges()
+    raise ConfigError(f"unknown judges {kind!r}; choose one of {', '.join(JUDGE_KINDS)}")

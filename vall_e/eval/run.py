@@ -63,11 +63,11 @@ def load_sentences(path: str | Path, limit: int | None = None) -> list[str]:
     return sentences[:limit] if limit else sentences
 
 
-def _to_judge(wav: torch.Tensor, sample_rate: int) -> np.ndarray:
+def to_judge_rate(wav: torch.Tensor, sample_rate: int) -> np.ndarray:
     return resample(wav.detach().float().cpu().reshape(-1), sample_rate, JUDGE_RATE).numpy()
 
 
-def _embed_references(refs: Sequence[Reference], judges) -> dict[str, np.ndarray]:
+def embed_references(refs: Sequence[Reference], judges) -> dict[str, np.ndarray]:
     return {r.name: judges.embed(load_audio(r.wav, JUDGE_RATE).numpy()) for r in refs}
 
 
@@ -76,7 +76,7 @@ def _others(ref: Reference, refs: Sequence[Reference], embeddings: dict) -> list
     return [embeddings[o.name] for o in refs if o.speaker != ref.speaker]
 
 
-def _score(row: dict, text: str, audio16: np.ndarray, judges, ref: Reference, refs, embeddings) -> dict:
+def score_item(row: dict, text: str, audio16: np.ndarray, judges, ref: Reference, refs, embeddings) -> dict:
     hypothesis = judges.transcribe(audio16) if audio16.size else ""
     row.update(text=text, hypothesis=hypothesis, **edit_counts(text, hypothesis))
     if audio16.size:
@@ -91,7 +91,7 @@ def evaluate_model(engine, sentences: Sequence[str], refs: Sequence[Reference], 
                    settings=None, progress: Callable[[str], None] | None = None) -> list[dict]:
     """One row per (reference, sentence): each sentence spoken alone (batching would blur the
     per-item RTF), timed from the call to the returned waveform, then judged."""
-    embeddings = _embed_references(refs, judges)
+    embeddings = embed_references(refs, judges)
     rows = []
     for ref in refs:
         speaker = engine.create_speaker(ref.wav, transcript=ref.text, settings=settings)
@@ -101,13 +101,14 @@ def evaluate_model(engine, sentences: Sequence[str], refs: Sequence[Reference], 
             try:
                 result = engine.synthesize([text], speaker, params, settings)[0]
                 audio, rate, steps = result.audio, result.sample_rate, result.ar_steps
-                row["stopped"] = bool(result.stopped)
+                row.update(stopped=bool(result.stopped), ar_seconds=result.seconds.get("ar"),
+                           layer_fraction=getattr(result.stats, "layer_fraction", None))
             except GenerationError as exc:  # the model said nothing: a failed item, not a crash
                 audio, rate, steps = torch.zeros(0), engine.codec.sample_rate, 0
                 row.update(error=str(exc), stopped=False)
             row.update(synthesis_seconds=time.perf_counter() - start, ar_steps=steps,
                        audio_seconds=audio.numel() / rate)
-            rows.append(_score(row, text, _to_judge(audio, rate), judges, ref, refs, embeddings))
+            rows.append(score_item(row, text, to_judge_rate(audio, rate), judges, ref, refs, embeddings))
             if progress:
                 progress(f"{ref.name}: {text[:40]}")
     return rows
@@ -118,7 +119,7 @@ def evaluate_codec(codec, refs: Sequence[Reference], judges,
     """One row per reference: its recording encoded and decoded, scored against its own
     transcript and its original; ``synthesis_seconds`` is the decode time (the part a TTS
     model pays per utterance), the encode time is kept beside it."""
-    embeddings = _embed_references(refs, judges)
+    embeddings = embed_references(refs, judges)
     rows = []
     for ref in refs:
         wav = load_audio(ref.wav, codec.sample_rate)
@@ -130,7 +131,7 @@ def evaluate_codec(codec, refs: Sequence[Reference], judges,
         row = {"reference": ref.name, "speaker": ref.speaker, "error": None,
                "encode_seconds": encoded - start, "synthesis_seconds": decoded - encoded,
                "audio_seconds": audio.numel() / codec.sample_rate, "ar_steps": None}
-        rows.append(_score(row, ref.text, _to_judge(audio, codec.sample_rate), judges, ref, refs,
+        rows.append(score_item(row, ref.text, to_judge_rate(audio, codec.sample_rate), judges, ref, refs,
                            embeddings))
         if progress:
             progress(ref.name)

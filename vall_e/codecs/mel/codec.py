@@ -81,6 +81,8 @@ class MelModel(torch.nn.Module):
 
 
 class MelCodec(AudioCodec):
+    residual = True  # residual k-means: level k codes what levels < k left over
+
     def __init__(self, model: MelModel, n_levels: int, device: str | torch.device = "cpu") -> None:
         spec = model.spec
         if not 1 <= n_levels <= spec.levels:
