@@ -91,7 +91,10 @@ def test_sampler_config_maps_to_sampling_params():
 
 def test_ar_nar_models_share_the_interface(tiny_run):
     interface = Interface(ModelConfig(model_path=str(tiny_run.checkpoint), device="cpu"))
-    assert interface.family == "ar_nar" and interface.voices == ()
+    from vall_e.voices import shipped_voices
+
+    # AR+NAR voice names are the shipped reference recordings
+    assert interface.family == "ar_nar" and interface.voices == tuple(shipped_voices())
     speaker = interface.create_speaker(tiny_run.reference())
     outputs = {kind: interface.generate(GenerationConfig(
         text=TWO_SENTENCES, speaker=speaker, generation_type=kind, sampler_config=GREEDY,
