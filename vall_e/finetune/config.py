@@ -21,9 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Union
 
-import yaml
-
-from vall_e.config import DataConfig, TrainConfig, _build
+from vall_e.config import DataConfig, TrainConfig, _build, read_yaml
 from vall_e.errors import ConfigError
 
 METHODS = ("lora", "full", "offset")
@@ -166,16 +164,7 @@ class FinetuneConfig:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "FinetuneConfig":
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"config file not found: {path}")
-        try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            line = getattr(getattr(exc, "problem_mark", None), "line", None)
-            where = f" (line {line + 1})" if line is not None else ""
-            raise ConfigError(f"{path}: not valid YAML{where}") from None
-        return cls.from_dict(raw, source=str(path))
+        return cls.from_dict(read_yaml(path, "fine-tuning recipe"), source=str(path))
 
 
 def _refuse_unused_sections(raw: dict, source: str) -> None:

@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-import yaml
-
-from vall_e.config import _build
+from vall_e.config import _build, read_yaml
 from vall_e.errors import ConfigError
 
 FROZEN = ("levels", "codebook_size", "kmeans_sample_frames", "kmeans_iterations", "kmeans_batch",
@@ -79,11 +77,4 @@ class CodecTrainConfig:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "CodecTrainConfig":
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"codec training config not found: {path}")
-        try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError:
-            raise ConfigError(f"{path}: not valid YAML") from None
-        return cls.from_dict(raw, str(path))
+        return cls.from_dict(read_yaml(path, "codec training config"), str(path))

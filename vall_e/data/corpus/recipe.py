@@ -11,11 +11,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 # _build is the strict dict -> dataclass builder shared with the experiment config: reusing it
 # keeps one definition of "unknown key" and "wrong type" errors across every YAML in the project.
-from vall_e.config import _build
+from vall_e.config import _build, read_yaml
 from vall_e.errors import ConfigError
 
 KOKORO_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
@@ -91,16 +89,7 @@ class CorpusRecipe:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> CorpusRecipe:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"corpus recipe not found: {path}")
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            line = getattr(getattr(exc, "problem_mark", None), "line", None)
-            where = f" (line {line + 1})" if line is not None else ""
-            raise ConfigError(f"{path}: not valid YAML{where}") from None
-        return cls.from_dict(raw, source=str(path))
+        return cls.from_dict(read_yaml(path, "corpus recipe"), source=str(path))
 
 
 def _require(ok: bool, where: str, message: str) -> None:
