@@ -114,6 +114,8 @@ class DataConfig:
     prompt_seconds: float = 3.0  # longest acoustic prompt used in training
     val_fraction: float = 0.05
     stt_probability: float = 0.25  # share of batches that train STT when model.tasks has it
+    # batches of similar-length items (vall_e.training.sampler): far less padding; one device
+    bucket_by_length: bool = False
 
 
 @dataclass

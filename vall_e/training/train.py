@@ -26,6 +26,7 @@ from vall_e.config import Config
 from vall_e.data.shards import load_prepared
 from vall_e.errors import CodecMismatchError, ConfigError
 from vall_e.training.export_callback import ExportCheckpoint
+from vall_e.training.sampler import LengthBucketBatchSampler, utterance_lengths
 from vall_e.training.setup import setup_for
 
 
@@ -100,8 +101,17 @@ def resume_checkpoint(output_dir: Path, every: int) -> ModelCheckpoint:
 def make_loaders(config: Config, train_set, val_set, collate) -> tuple[DataLoader, DataLoader]:
     # under ddp / fsdp Lightning swaps in a DistributedSampler (each rank its own share)
     args = dict(collate_fn=collate, num_workers=config.train.num_workers)
-    train_loader = DataLoader(train_set, batch_size=config.train.batch_size, shuffle=True,
-                              drop_last=len(train_set) > config.train.batch_size, **args)
+    drop_last = len(train_set) > config.train.batch_size
+    if config.data.bucket_by_length:
+        if config.train.devices not in (1, "1"):
+            raise ConfigError("data.bucket_by_length batches on one device only; set it to false "
+                              "to train on several devices")
+        sampler = LengthBucketBatchSampler(utterance_lengths(train_set), config.train.batch_size,
+                                           seed=config.train.seed, drop_last=drop_last)
+        train_loader = DataLoader(train_set, batch_sampler=sampler, **args)
+    else:
+        train_loader = DataLoader(train_set, batch_size=config.train.batch_size, shuffle=True,
+                                  drop_last=drop_last, **args)
     return train_loader, DataLoader(val_set, batch_size=config.train.batch_size, **args)
 
 
