@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Start, or continue, the default model's long jobs in the background (each resumes from its
+# own checkpoint): the corpus (skips what is made), the mel_rvq codec, then the AR+NAR.
+#   bash scripts/train_default_background.sh        # logs in runs/*.log
+# setsid detaches them from this shell, so they outlive it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p runs
+
+start() {  # start NAME PATTERN CMD...: unless a process matching PATTERN already runs
+  local name=$1 pattern=$2; shift 2
+  if pgrep -f "$pattern" > /dev/null; then echo "$name: already running"; return; fi
+  setsid nohup "$@" >> "runs/$name.log" 2>&1 < /dev/null &
+  echo "$name: started (log runs/$name.log)"
+}
+
+if [ ! -f runs/corpus/v1/report.json ] || ! grep -q '"complete": true' runs/corpus/v1/report.json; then
+  start corpus vall_e.data.corpus python -m vall_e.data.corpus --yaml recipes/corpus/default.yaml --output runs/corpus/v1
+  echo "the corpus must be complete before the data is prepared; rerun this script afterwards"
+  exit 0
+fi
+start codec vall_e.codecs.train python -m vall_e.codecs.train --yaml configs/codec/mel50.yaml
+if [ ! -d runs/default-data ] || [ ! -f runs/codec/mel50/codec/model.safetensors ]; then
+  echo "prepare the data once the codec has exported (its codes depend only on the k-means stage):"
+  echo "  python -m vall_e.data prepare --yaml configs/default.yaml --input runs/corpus/v1/train --output runs/default-data"
+  exit 0
+fi
+if [ -f runs/default/lightning/last.ckpt ]; then
+  start default-train 'vall_e.train --yaml configs/default.yaml' python -m vall_e.train --yaml configs/default.yaml --resume
+else
+  start default-train 'vall_e.train --yaml configs/default.yaml' python -m vall_e.train --yaml configs/default.yaml
+fi
