@@ -22,7 +22,7 @@ from torch import nn
 from vall_e.errors import CheckpointError, ConfigError
 from vall_e.finetune.base import BaseModel, base_record, require_same_base
 from vall_e.finetune.config import DEFAULT_TARGETS, LoraSettings
-from vall_e.models.checkpoint import staged_directory
+from vall_e.models.checkpoint import read_json, staged_directory
 
 ADAPTER_META = "vall_e_adapter.json"
 ADAPTER_FORMAT = "vall_e.adapter"
@@ -94,10 +94,7 @@ def read_adapter(directory: str | Path) -> dict:
     if not meta_path.is_file() or not (directory / "adapter_config.json").is_file():
         raise CheckpointError(f"{directory} is not a vall_e LoRA adapter ({ADAPTER_META} or "
                               "adapter_config.json is missing); make one with python -m vall_e.finetune")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise CheckpointError(f"{meta_path} is corrupt (not valid JSON)") from None
+    meta = read_json(meta_path)
     if not isinstance(meta, dict) or meta.get("format") != ADAPTER_FORMAT:
         raise CheckpointError(f"{meta_path} does not describe a vall_e adapter")
     if meta.get("version") != ADAPTER_VERSION or meta.get("method") != "lora":

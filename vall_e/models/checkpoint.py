@@ -98,6 +98,14 @@ def swap_into_place(staging: Path, directory: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def read_json(path: str | Path):
+    """The parsed JSON of a checkpoint's metadata file; corrupt JSON is one ``CheckpointError``."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise CheckpointError(f"{path} is corrupt (not valid JSON)") from None
+
+
 def read_metadata(directory: str | Path) -> dict:
     directory = Path(directory)
     if not directory.is_dir():
@@ -105,10 +113,7 @@ def read_metadata(directory: str | Path) -> dict:
     path = directory / CONFIG_FILE
     if not path.is_file():
         raise CheckpointError(f"{directory} is not a vall_e checkpoint: {CONFIG_FILE} is missing")
-    try:
-        meta = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise CheckpointError(f"{path} is corrupt (not valid JSON)") from None
+    meta = read_json(path)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{directory} is not a vall_e checkpoint (format field missing)")
     if meta.get("version") != VERSION:

@@ -21,7 +21,7 @@ from vall_e.codecs.base import CodecInfo
 from vall_e.config import CodecConfig, Config, ModelConfig
 from vall_e.errors import CheckpointError, VallEError
 from vall_e.hf_progress import quiet_hf_progress
-from vall_e.models.checkpoint import FORMAT, VERSION, staged_directory
+from vall_e.models.checkpoint import FORMAT, VERSION, read_json, staged_directory
 from vall_e.models.llm_layouts import (
     ORPHEUS_VOICES,
     OrpheusLayout,
@@ -130,10 +130,7 @@ def load_llm_checkpoint(source: str | Path, device: str | torch.device | None = 
 
 
 def _load_ours(directory: Path, meta_path: Path, dtype, lm_loader=None) -> LoadedLLM:
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise CheckpointError(f"{meta_path} is corrupt (not valid JSON)") from None
+    meta = read_json(meta_path)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("family") != "llm":
         raise CheckpointError(f"{meta_path} does not describe a vall_e LLM-TTS checkpoint")
     if meta.get("version") != VERSION:

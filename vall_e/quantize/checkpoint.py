@@ -25,7 +25,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from vall_e.errors import CheckpointError
-from vall_e.models.checkpoint import staged_directory
+from vall_e.models.checkpoint import read_json, staged_directory
 from vall_e.quantize.convert import MODES, QuantSpec, apply_manifest, quantize_model
 
 MANIFEST_FILE = "quantization.json"
@@ -140,10 +140,7 @@ def quantize_checkpoint(source: str | Path, out: str | Path, spec: QuantSpec) ->
 
 def read_manifest(directory: str | Path) -> dict:
     path = Path(directory) / MANIFEST_FILE
-    try:
-        manifest = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise CheckpointError(f"{path} is corrupt (not valid JSON)") from None
+    manifest = read_json(path)
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a vall_e quantization manifest")
     if manifest.get("version") != VERSION:
