@@ -55,6 +55,8 @@ def test_semantic_checks():
         Config.from_dict({"model": {"tasks": ["asr"]}})
     with pytest.raises(ConfigError, match="precision"):
         Config.from_dict({"train": {"precision": "fp8"}})
+    with pytest.raises(ConfigError, match="attention_dropout"):
+        Config.from_dict({"model": {"attention_dropout": 1.0}})
 
 
 def test_missing_and_invalid_yaml_files(tmp_path):

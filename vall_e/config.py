@@ -39,7 +39,12 @@ class ModelConfig:
     n_layers: int = 6
     n_heads: int = 4
     ffn_mult: float = 4.0
-    dropout: float = 0.1
+    dropout: float = 0.1  # on the residual branches (attention and MLP outputs)
+    # dropout on the attention weights themselves. 0 by default because on CPU any value > 0
+    # sends scaled_dot_product_attention down its math path: ~4x slower per layer at 1,000
+    # positions, and it keeps B x H x T x T probabilities alive for the backward pass (the
+    # default model's first run used 17 GB of RAM for it, scripts/bench_attention_dropout.py)
+    attention_dropout: float = 0.0
     tasks: list = field(default_factory=lambda: ["tts"])  # subset of ["tts", "stt"]
     # weight of the AR loss scored at every intermediate layer through the shared head; > 0
     # trains the model for early exit and makes it compatible with --layer-skip (ar_nar only)
@@ -63,6 +68,9 @@ class ModelConfig:
             )
         if (self.d_model // self.n_heads) % 2:
             raise ConfigError("model.d_model / model.n_heads must be even (rotary embeddings)")
+        for name in ("dropout", "attention_dropout"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(f"model.{name} must be in [0, 1), got {getattr(self, name)}")
         if self.early_exit_loss < 0:
             raise ConfigError(f"model.early_exit_loss must be >= 0, got {self.early_exit_loss}")
         bad = [t for t in self.tasks if t not in ("tts", "stt")]

@@ -105,3 +105,11 @@ def test_kv_cache_grows_and_truncates():
     assert k.shape[2] == 100 and layer.keys.shape[2] >= 100
     layer.truncate(10)
     assert layer.append(torch.zeros(1, 2, 1, 4), torch.zeros(1, 2, 1, 4))[0].shape[2] == 11
+
+
+def test_attention_dropout_is_its_own_setting():
+    # residual dropout must not leak into the attention weights (CPU's slow math path)
+    model = ARNARModel(ModelConfig(d_model=32, n_layers=2, n_heads=2, dropout=0.2), 10, 2, 16)
+    assert all(block.attn.dropout == 0.0 and block.drop.p == 0.2 for block in model.blocks)
+    model = ARNARModel(ModelConfig(d_model=32, n_layers=2, n_heads=2, attention_dropout=0.3), 10, 2, 16)
+    assert all(block.attn.dropout == 0.3 for block in model.blocks)

@@ -62,7 +62,8 @@ class ARNARModel(nn.Module):
         self.special_embedding = nn.Embedding(n_levels + 2, d)
         self.rotary = RotaryEmbedding(d // config.n_heads)
         self.blocks = nn.ModuleList(
-            Block(d, config.n_heads, config.ffn_mult, config.dropout) for _ in range(config.n_layers)
+            Block(d, config.n_heads, config.ffn_mult, config.dropout, config.attention_dropout)
+            for _ in range(config.n_layers)
         )
         self.norm = RMSNorm(d)
         self.heads = nn.ModuleList(

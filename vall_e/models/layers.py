@@ -152,10 +152,11 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, d_model: int, n_heads: int, ffn_mult: float, dropout: float):
+    def __init__(self, d_model: int, n_heads: int, ffn_mult: float, dropout: float,
+                 attention_dropout: float = 0.0):
         super().__init__()
         self.attn_norm = RMSNorm(d_model)
-        self.attn = Attention(d_model, n_heads, dropout)
+        self.attn = Attention(d_model, n_heads, attention_dropout)
         self.mlp_norm = RMSNorm(d_model)
         self.mlp = MLP(d_model, ffn_mult)
         self.drop = nn.Dropout(dropout)

@@ -27,7 +27,7 @@ def build_llama(config: ModelConfig, vocab_size: int, pad_id: int, bos_id: int, 
         num_attention_heads=config.n_heads,
         num_key_value_heads=config.n_heads,
         max_position_embeddings=config.max_positions,
-        attention_dropout=config.dropout,
+        attention_dropout=config.attention_dropout,
         tie_word_embeddings=True,  # halves the parameters a large audio vocabulary costs
         pad_token_id=pad_id,
         bos_token_id=bos_id,
