@@ -104,8 +104,24 @@ def test_codec_eval_real_judges(tiny_run, tiny_codec_dir, refs, tmp_path):
     assert all(r["encode_seconds"] > 0 for r in doc["items"])
 
 
+def test_originals_score_the_recordings_themselves(refs, tmp_path, capsys):
+    out = tmp_path / "originals.json"
+    assert main(["--originals", "--refs", str(refs), "--json", str(out), "--quiet"],
+                judges=FakeJudges()) == 0
+    assert "overall" in capsys.readouterr().out
+    doc = json.loads(out.read_text())
+    assert doc["setup"]["mode"] == "originals" and len(doc["items"]) == 2
+    assert doc["overall"]["rtf"] is None  # nothing was synthesized
+    # a recording is its own reference: similarity 1 to itself, a positive margin
+    assert all(r["sim_own"] == pytest.approx(1.0) for r in doc["items"])
+    assert doc["overall"]["margin"] > 0
+    assert doc["overall"]["audio_seconds"] > 0
+
+
 @pytest.mark.parametrize("args, message", [
     ([], "exactly one of --model"),
+    (["--originals", "--codec", "encodec"], "exactly one of --model"),
+    (["--originals", "--sentences", "s.txt"], "does not apply"),
     (["--model", "m", "--codec", "encodec"], "exactly one of --model"),
     (["--model", "MISSING"], "needs --sentences"),
     (["--codec", "encodec", "--sentences", "s.txt"], "does not apply"),

@@ -1,5 +1,5 @@
 """`python -m vall_e.eval --model DIR --sentences FILE --refs DIR`: score a model (or, with
---codec, a codec alone) by WER/CER (Whisper base), speaker similarity (Resemblyzer), real-time
+--codec, a codec alone; with --originals, the reference recordings themselves) by WER/CER (Whisper base), speaker similarity (Resemblyzer), real-time
 factor and AR steps per second of audio. Prints a table; --json writes every row and aggregate.
 """
 from __future__ import annotations
@@ -12,14 +12,17 @@ from vall_e.cli.sampling_flags import add_sampling_flags, sampling_params_from_a
 from vall_e.errors import ConfigError, VallEError
 
 DESCRIPTION = ("Synthesize every sentence with every reference voice (--model), or resynthesize "
-               "every reference (--codec), and score it.")
+               "every reference (--codec), and score it; --originals scores the references as "
+               "recorded (the baseline).")
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m vall_e.eval", description=DESCRIPTION)
-    what = p.add_argument_group("what to evaluate (one of --model / --codec)")
+    what = p.add_argument_group("what to evaluate (one of --model / --codec / --originals)")
     what.add_argument("--model", help="checkpoint directory (AR+NAR or LLM-TTS)")
     what.add_argument("--codec", help="codec name (e.g. encodec, snac): score encode -> decode alone")
+    what.add_argument("--originals", action="store_true",
+                      help="score the reference recordings as they are (the judges' baseline)")
     what.add_argument("--codec-path", help="codec weights directory (for --model: overrides the "
                       "checkpoint's)")
     what.add_argument("--levels", type=int, help="--codec: number of code levels kept (default 8)")
@@ -41,12 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _check(args: argparse.Namespace) -> None:
     """Refuse contradictory or missing inputs before anything slow is loaded."""
-    if bool(args.model) == bool(args.codec):
-        raise ConfigError("pass exactly one of --model DIR (a TTS checkpoint) or --codec NAME")
+    if sum((bool(args.model), bool(args.codec), args.originals)) != 1:
+        raise ConfigError("pass exactly one of --model DIR (a TTS checkpoint), --codec NAME or "
+                          "--originals")
     if args.model and not args.sentences:
         raise ConfigError("--model needs --sentences FILE (one sentence a line)")
-    if args.codec and args.sentences:
-        raise ConfigError("--codec resynthesizes the references; --sentences does not apply")
+    if (args.codec or args.originals) and args.sentences:
+        raise ConfigError("--codec and --originals score the references' own transcripts; "
+                          "--sentences does not apply")
     if args.levels is not None and (not args.codec or args.levels <= 0):
         raise ConfigError("--levels takes a positive number and only applies with --codec")
     if args.limit is not None and args.limit <= 0:
@@ -85,8 +90,8 @@ def main(argv: list[str] | None = None, judges=None) -> int:
 
     from vall_e.eval.judges import Judges
     from vall_e.eval.report import format_table, write_json
-    from vall_e.eval.run import (evaluate_codec, evaluate_model, load_references,
-                                 load_sentences, summarize)
+    from vall_e.eval.run import (evaluate_codec, evaluate_model, evaluate_originals,
+                                 load_references, load_sentences, summarize)
 
     params = sampling_params_from_args(args)
     refs = load_references(args.refs, args.limit)
@@ -105,6 +110,9 @@ def main(argv: list[str] | None = None, judges=None) -> int:
         rows = evaluate_model(engine, sentences, refs, judges, params, settings, progress=say)
         setup = {"mode": "model", "model": str(args.model), "sampling": asdict(params),
                  "max_ar_steps": settings.max_ar_steps}
+    elif args.originals:
+        rows = evaluate_originals(refs, judges, progress=say)
+        setup = {"mode": "originals", "refs": str(args.refs)}
     else:
         codec = _load_codec(args)
         rows = evaluate_codec(codec, refs, judges, progress=say)

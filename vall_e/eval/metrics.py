@@ -70,7 +70,8 @@ def aggregate(rows: Sequence[dict]) -> dict:
     steps per audio second over the summed times (so long items weigh by their length)."""
     words, chars = sum(r["words"] for r in rows), sum(r["chars"] for r in rows)
     audio = sum(r["audio_seconds"] for r in rows)
-    wall = sum(r["synthesis_seconds"] for r in rows)
+    timed = [r["synthesis_seconds"] for r in rows if r.get("synthesis_seconds") is not None]
+    wall = sum(timed) if timed else None  # --originals: nothing was synthesized
     steps = [r.get("ar_steps") for r in rows]
     summary = {
         "items": len(rows),
@@ -80,7 +81,7 @@ def aggregate(rows: Sequence[dict]) -> dict:
         "sim_others": _mean(r["sim_others"] for r in rows),
         "margin": _mean(r["margin"] for r in rows),
         "audio_seconds": audio,
-        "rtf": wall / audio if audio > 0 else None,
+        "rtf": wall / audio if audio > 0 and wall is not None else None,
         "ar_steps_per_audio_second": (sum(steps) / audio
                                       if audio > 0 and None not in steps else None),
         "failed": sum(1 for r in rows if r.get("error")),

@@ -138,6 +138,22 @@ def evaluate_codec(codec, refs: Sequence[Reference], judges,
     return rows
 
 
+def evaluate_originals(refs: Sequence[Reference], judges,
+                       progress: Callable[[str], None] | None = None) -> list[dict]:
+    """One row per reference: the recording itself, judged like a synthesis. It is the baseline
+    a codec or a model is held to (the judges' own error on the teacher's speech)."""
+    embeddings = embed_references(refs, judges)
+    rows = []
+    for ref in refs:
+        audio16 = load_audio(ref.wav, JUDGE_RATE).numpy()
+        row = {"reference": ref.name, "speaker": ref.speaker, "error": None,
+               "synthesis_seconds": None, "audio_seconds": audio16.size / JUDGE_RATE, "ar_steps": None}
+        rows.append(score_item(row, ref.text, audio16, judges, ref, refs, embeddings))
+        if progress:
+            progress(ref.name)
+    return rows
+
+
 def summarize(rows: Sequence[dict]) -> dict:
     """``{"per_reference": {name: aggregate}, "overall": aggregate}``."""
     names = list(dict.fromkeys(r["reference"] for r in rows))
