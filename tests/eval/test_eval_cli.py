@@ -118,6 +118,19 @@ def test_originals_score_the_recordings_themselves(refs, tmp_path, capsys):
     assert doc["overall"]["audio_seconds"] > 0
 
 
+def test_per_speaker_keeps_each_speakers_first_references(tmp_path):
+    from vall_e.eval.run import load_references
+
+    for speaker, clips in (("a", 3), ("b", 1)):
+        (tmp_path / speaker).mkdir()
+        for i in range(clips):
+            (tmp_path / speaker / f"{i}.wav").write_bytes(b"")
+            (tmp_path / speaker / f"{i}.txt").write_text("hi")
+    assert [r.name for r in load_references(tmp_path, per_speaker=2)] == ["a/0", "a/1", "b/0"]
+    assert [r.name for r in load_references(tmp_path, limit=2, per_speaker=1)] == ["a/0", "b/0"]
+    assert len(load_references(tmp_path)) == 4
+
+
 @pytest.mark.parametrize("args, message", [
     ([], "exactly one of --model"),
     (["--originals", "--codec", "encodec"], "exactly one of --model"),
@@ -127,6 +140,8 @@ def test_originals_score_the_recordings_themselves(refs, tmp_path, capsys):
     (["--codec", "encodec", "--sentences", "s.txt"], "does not apply"),
     (["--codec", "encodec", "--levels", "0"], "--levels"),
     (["--codec", "encodec", "--limit", "0"], "--limit"),
+    (["--codec", "encodec", "--per-speaker", "0"], "--per-speaker"),
+    (["--codec", "encodec", "--max-sentences", "3"], "--max-sentences only"),
 ])
 def test_bad_flags_are_one_line_errors(args, message, tmp_path):
     with pytest.raises(VallEError, match=message):

@@ -31,6 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--refs", required=True, help="directory of reference wavs, each with a "
                       "same-name .txt transcript (subdirectories name speakers)")
     data.add_argument("--limit", type=int, help="use at most N sentences and N references")
+    data.add_argument("--per-speaker", type=int,
+                      help="use at most N references of each speaker (subdirectory)")
+    data.add_argument("--max-sentences", type=int,
+                      help="use at most N sentences (overrides --limit for sentences)")
     run = p.add_argument_group("run")
     run.add_argument("--json", help="write all rows and aggregates to this JSON file")
     run.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N")
@@ -54,8 +58,11 @@ def _check(args: argparse.Namespace) -> None:
                           "--sentences does not apply")
     if args.levels is not None and (not args.codec or args.levels <= 0):
         raise ConfigError("--levels takes a positive number and only applies with --codec")
-    if args.limit is not None and args.limit <= 0:
-        raise ConfigError("--limit must be positive")
+    for flag in ("limit", "per_speaker", "max_sentences"):
+        if getattr(args, flag) is not None and getattr(args, flag) <= 0:
+            raise ConfigError(f"--{flag.replace('_', '-')} must be positive")
+    if args.max_sentences is not None and not args.model:
+        raise ConfigError("--max-sentences only applies with --model (the others use no sentences)")
     if args.threads < 0:
         raise ConfigError("--threads must be 0 (default) or positive")
     if args.max_ar_steps is not None and (args.max_ar_steps <= 0 or not args.model):
@@ -94,8 +101,8 @@ def main(argv: list[str] | None = None, judges=None) -> int:
                                  load_references, load_sentences, summarize)
 
     params = sampling_params_from_args(args)
-    refs = load_references(args.refs, args.limit)
-    sentences = load_sentences(args.sentences, args.limit) if args.model else []
+    refs = load_references(args.refs, args.limit, args.per_speaker)
+    sentences = load_sentences(args.sentences, args.max_sentences or args.limit) if args.model else []
     if args.threads:
         torch.set_num_threads(args.threads)
     judges = judges or Judges(threads=args.threads)

@@ -29,14 +29,25 @@ class Reference:
     text: str
 
 
-def load_references(directory: str | Path, limit: int | None = None) -> list[Reference]:
-    """Every ``*.wav`` under ``directory`` (sorted) with its same-name ``.txt`` transcript."""
+def load_references(directory: str | Path, limit: int | None = None,
+                    per_speaker: int | None = None) -> list[Reference]:
+    """Every ``*.wav`` under ``directory`` (sorted) with its same-name ``.txt`` transcript;
+    with ``per_speaker``, only each speaker's first N (so a limit still spans the speakers)."""
     root = Path(directory)
     if not root.is_dir():
         raise DataError(f"references directory not found: {directory}; give a directory of wav + txt")
     wavs = sorted(root.rglob("*.wav"))
     if not wavs:
         raise DataError(f"no .wav files under {directory}; put reference wavs with same-name .txt there")
+    if per_speaker:
+        taken: dict[Path, int] = {}
+        kept = []
+        for wav in wavs:  # a speaker is a subdirectory; loose files are each their own speaker
+            key = wav.parent if wav.parent != root else wav
+            taken[key] = taken.get(key, 0) + 1
+            if taken[key] <= per_speaker:
+                kept.append(wav)
+        wavs = kept
     refs = []
     for wav in wavs[:limit] if limit else wavs:
         txt = wav.with_suffix(".txt")
