@@ -1,0 +1,50 @@
+"""Does an AR+NAR checkpoint read its text? Teacher-forced AR/NAR losses on the validation
+items of prepared data, with the right phonemes and with another item's (vall_e.eval.text_reliance).
+
+    python scripts/text_reliance.py --model runs/default/checkpoints/step-0002000 [--model ...] \
+        --data runs/default-data [--items 32] [--val-fraction 0.03]
+
+Prints one table row per checkpoint; the AR gap growing from ~0 is the model learning to align.
+"""
+import argparse
+import sys
+
+import torch
+
+from vall_e.cli.common import run_main
+from vall_e.data.shards import load_prepared
+from vall_e.errors import ConfigError
+from vall_e.eval.text_reliance import measure_text_reliance
+from vall_e.models.checkpoint import load_checkpoint
+from vall_e.training.dataset import TTSDataset, split_train_val
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", action="append", required=True, help="AR+NAR checkpoint directory (repeatable)")
+    parser.add_argument("--data", required=True, help="prepared data directory the model trained on")
+    parser.add_argument("--items", type=int, default=32, help="validation items scored (one batch)")
+    parser.add_argument("--val-fraction", type=float, default=0.03, help="the run's data.val_fraction")
+    parser.add_argument("--prompt-seconds", type=float, default=3.0, help="the run's data.prompt_seconds")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    if args.items < 2:
+        raise ConfigError("--items must be at least 2")
+    torch.set_num_threads(args.threads)
+    info, utterances = load_prepared(args.data)
+    _, val = split_train_val(utterances, args.val_fraction)
+    print("| checkpoint | step | AR loss | AR loss, other text | AR gap | AR acc | NAR loss | NAR gap |")
+    print("|---|---|---|---|---|---|---|---|")
+    for directory in args.model:
+        loaded = load_checkpoint(directory)
+        frames = max(1, round(args.prompt_seconds * info.frame_rate))
+        dataset = TTSDataset(val, loaded.tokenizer, frames, seed=1, deterministic=True)
+        examples = [dataset[i] for i in range(min(args.items, len(dataset)))]
+        r = measure_text_reliance(loaded.model, examples)
+        print(f"| {directory} | {loaded.step} | {r.ar_loss:.3f} | {r.ar_loss_other_text:.3f} | "
+              f"{r.ar_gap:+.3f} | {r.ar_accuracy:.3f} | {r.nar_loss:.3f} | {r.nar_gap:+.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(main))
