@@ -140,6 +140,8 @@ class TrainConfig:
     precision: str = "32-true"  # or "bf16-mixed"
     val_every_n_steps: int = 200
     checkpoint_every_n_steps: int = 200
+    keep_last_checkpoints: int = 3  # older checkpoints/step-N are deleted ...
+    keep_every_n_steps: int = 0  # ... except multiples of this (> 0): a record of the run's progress
     log_every_n_steps: int = 10
     seed: int = 0
     num_workers: int = 0
@@ -160,9 +162,11 @@ class TrainConfig:
                 f"train.precision '{self.precision}' invalid; use 32-true, bf16-mixed or 16-mixed"
             )
         for name in ("max_steps", "batch_size", "val_every_n_steps", "checkpoint_every_n_steps",
-                     "accumulate_grad_batches"):
+                     "accumulate_grad_batches", "keep_last_checkpoints"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"train.{name} must be positive, got {getattr(self, name)}")
+        if self.keep_every_n_steps < 0:
+            raise ConfigError(f"train.keep_every_n_steps must be >= 0 (0: off), got {self.keep_every_n_steps}")
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"train.strategy '{self.strategy}' is not supported; use one of "
                               f"{list(STRATEGIES)}")

@@ -14,6 +14,13 @@ from pathlib import Path
 import lightning as L
 
 
+def _step_of(directory: Path) -> int:
+    try:
+        return int(directory.name.removeprefix("step-"))
+    except ValueError:  # a stray name: never treated as a multiple, so pruned as before
+        return -1
+
+
 class ExportCheckpoint(L.Callback):
     def __init__(
         self,
@@ -21,12 +28,16 @@ class ExportCheckpoint(L.Callback):
         save: Callable[[Path, L.LightningModule, int], None],
         every_n_steps: int,
         keep_last: int = 3,
+        keep_every: int = 0,
     ):
-        """``save(directory, module, step)`` writes one inference checkpoint (atomically)."""
+        """``save(directory, module, step)`` writes one inference checkpoint (atomically). Only
+        the newest ``keep_last`` step directories stay, plus every multiple of ``keep_every``
+        (when > 0), so a long run keeps a record of its progress without filling the disk."""
         self.output_dir = Path(output_dir)
         self.save = save
         self.every_n_steps = every_n_steps
         self.keep_last = keep_last
+        self.keep_every = keep_every
         self.last_exported = -1
 
     def export(self, trainer: L.Trainer, module: L.LightningModule) -> Path | None:
@@ -43,6 +54,8 @@ class ExportCheckpoint(L.Callback):
     def _prune(self) -> None:
         steps = sorted((self.output_dir / "checkpoints").glob("step-*"))
         for old in steps[: max(0, len(steps) - self.keep_last)]:
+            if self.keep_every and _step_of(old) >= 0 and _step_of(old) % self.keep_every == 0:
+                continue
             shutil.rmtree(old, ignore_errors=True)
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:

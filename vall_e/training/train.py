@@ -72,7 +72,9 @@ def train(config: Config, resume: bool = False, progress: bool = True,
         setup.module.model.set_gradient_checkpointing(True)
     train_loader, val_loader = make_loaders(config, setup.train_set, setup.val_set, setup.collate)
     every = config.train.checkpoint_every_n_steps
-    own = [resume_checkpoint(output_dir, every), ExportCheckpoint(output_dir, setup.export, every)]
+    exporter = ExportCheckpoint(output_dir, setup.export, every, config.train.keep_last_checkpoints,
+                                config.train.keep_every_n_steps)
+    own = [resume_checkpoint(output_dir, every), exporter]
     trainer = make_trainer(config, output_dir, own + list(callbacks or []), progress)
     trainer.fit(setup.module, train_loader, val_loader,
                 ckpt_path=str(last_ckpt) if resume else None, weights_only=True)
