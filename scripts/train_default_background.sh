@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Start, or continue, the default model's long jobs in the background (each resumes from its
 # own checkpoint): the corpus (skips what is made), the mel_rvq codec, then the AR+NAR.
-#   bash scripts/train_default_background.sh        # logs in runs/*.log
-# setsid detaches them from this shell, so they outlive it.
+#   bash scripts/train_default_background.sh [all|codec|model]   # logs in runs/*.log
+# "model" starts only the AR+NAR, "codec" only the codec: on 2 cores the two jobs halve each
+# other's speed, so give the one that matters the machine. setsid detaches them from this shell,
+# so they outlive it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+which=${1:-all}
+case $which in all|codec|model) ;; *) echo "usage: $0 [all|codec|model]" >&2; exit 2 ;; esac
 mkdir -p runs
 
 start() {  # start NAME PATTERN CMD...: unless a process matching PATTERN already runs
@@ -19,7 +23,10 @@ if [ ! -f runs/corpus/v1/report.json ] || ! grep -q '"complete": true' runs/corp
   echo "the corpus must be complete before the data is prepared; rerun this script afterwards"
   exit 0
 fi
-start codec vall_e.codecs.train python -m vall_e.codecs.train --yaml configs/codec/mel50.yaml
+if [ "$which" != model ]; then
+  start codec vall_e.codecs.train python -m vall_e.codecs.train --yaml configs/codec/mel50.yaml
+fi
+[ "$which" = codec ] && exit 0
 if [ ! -d runs/default-data ] || [ ! -f runs/codec/mel50/codec/model.safetensors ]; then
   echo "prepare the data once the codec has exported (its codes depend only on the k-means stage):"
   echo "  python -m vall_e.data prepare --yaml configs/default.yaml --input runs/corpus/v1/train --output runs/default-data"
