@@ -2,7 +2,7 @@
 items of prepared data, with the right phonemes and with another item's (vall_e.eval.text_reliance).
 
     python scripts/text_reliance.py --model runs/default/checkpoints/step-0002000 [--model ...] \
-        --data runs/default-data [--items 32] [--val-fraction 0.03]
+        --data runs/default-data [--items 32] [--val-fraction F] [--prompt-seconds S]
 
 Prints one table row per checkpoint; the AR gap growing from ~0 is the model learning to align.
 """
@@ -24,20 +24,23 @@ def main(argv=None) -> int:
     parser.add_argument("--model", action="append", required=True, help="AR+NAR checkpoint directory (repeatable)")
     parser.add_argument("--data", required=True, help="prepared data directory the model trained on")
     parser.add_argument("--items", type=int, default=32, help="validation items scored (one batch)")
-    parser.add_argument("--val-fraction", type=float, default=0.03, help="the run's data.val_fraction")
-    parser.add_argument("--prompt-seconds", type=float, default=3.0, help="the run's data.prompt_seconds")
+    parser.add_argument("--val-fraction", type=float,
+                        help="which items are validation (default: the checkpoint's data.val_fraction)")
+    parser.add_argument("--prompt-seconds", type=float,
+                        help="acoustic prompt length (default: the checkpoint's data.prompt_seconds)")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     if args.items < 2:
         raise ConfigError("--items must be at least 2")
     torch.set_num_threads(args.threads)
     info, utterances = load_prepared(args.data)
-    _, val = split_train_val(utterances, args.val_fraction)
     print("| checkpoint | step | AR loss | AR loss, other text | AR gap | AR acc | NAR loss | NAR gap |")
     print("|---|---|---|---|---|---|---|---|")
     for directory in args.model:
         loaded = load_checkpoint(directory)
-        frames = max(1, round(args.prompt_seconds * info.frame_rate))
+        data = loaded.config.data  # the split and prompt the checkpoint trained with
+        _, val = split_train_val(utterances, args.val_fraction or data.val_fraction)
+        frames = max(1, round((args.prompt_seconds or data.prompt_seconds) * info.frame_rate))
         dataset = TTSDataset(val, loaded.tokenizer, frames, seed=1, deterministic=True)
         examples = [dataset[i] for i in range(min(args.items, len(dataset)))]
         r = measure_text_reliance(loaded.model, examples)
