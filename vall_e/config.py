@@ -41,7 +41,7 @@ class ModelConfig:
     ffn_mult: float = 4.0
     dropout: float = 0.1  # on the residual branches (attention and MLP outputs)
     # dropout on the attention weights themselves. 0 by default because on CPU any value > 0
-    # sends scaled_dot_product_attention down its math path: ~4x slower per layer at 1,000
+    # sends scaled_dot_product_attention down its math path: 3-4x slower per layer at 1,000
     # positions, and it keeps B x H x T x T probabilities alive for the backward pass (the
     # default model's first run used 17 GB of RAM for it, scripts/bench_attention_dropout.py)
     attention_dropout: float = 0.0
