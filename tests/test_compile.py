@@ -73,6 +73,38 @@ def test_a_failing_compiler_falls_back_to_eager_with_one_warning(models):
     assert all(torch.equal(a, b) for a, b in zip(eager, tokens_again))
 
 
+def _counting_backend():
+    """dynamo's eager backend that counts the graphs it is asked to compile."""
+    compiled = []
+
+    def backend(graph_module, example_inputs):
+        compiled.append(graph_module)
+        return graph_module.forward
+
+    return backend, compiled
+
+
+def test_warm_up_compiles_the_graph_real_decoding_uses(models):
+    ar_model, llm_model = models
+    torch._dynamo.reset()
+    backend, compiled = _counting_backend()
+    stepper = ARNARStepper(ar_model, compile=True, backend=backend)
+    stepper.warm_up(prefix_length=40, max_steps=30)  # the bucket _ar_tokens's one prompt uses
+    assert len(compiled) == 1
+    sampler = TokenSampler(GREEDY, "ar", make_generator(0, "cpu"), stop_token=ar_model.stop_token)
+    prompt = torch.randint(0, 1024, (2, 20), generator=torch.Generator().manual_seed(1))
+    generate_ar(ar_model, [torch.arange(3, 15)], [prompt], sampler, 30, stepper=stepper)
+    assert len(compiled) == 1  # no second compilation on the first utterance
+    torch._dynamo.reset()
+    backend, compiled = _counting_backend()
+    stepper = LLMStepper(llm_model, compile=True, backend=backend)
+    stepper.warm_up(prefix_length=29, max_steps=30)
+    assert len(compiled) == 1
+    sampler = TokenSampler(GREEDY, "ar", make_generator(0, "cpu"), stop_token=llm_model.layout.stop_id)
+    generate_speech_tokens(llm_model, [list(range(1, 30))], sampler, [30], True, stepper)
+    assert len(compiled) == 1
+
+
 def test_capacity_buckets_are_powers_of_two():
     assert capacity_for(1) == 256 and capacity_for(256) == 256 and capacity_for(257) == 512
 

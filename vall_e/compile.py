@@ -131,8 +131,12 @@ class ARNARStepper:
             x = torch.zeros(1, prefix_length, d, dtype=dtype, device=device)
             self.model.hidden_states(x, positions, ones, causal=True, cache=cache)
             self.begin(cache, max_steps)
+            # fresh [1, 1, d] inputs, not slices of the prefill's: a compiled graph is guarded on
+            # strides, and x[:, :1] has a batch stride of prefix_length * d where real steps
+            # have d, so the first utterance compiled a second graph (~1 s, measured)
+            step_x = torch.zeros(1, 1, d, dtype=dtype, device=device)
             for step in range(2):
-                self.step(x[:, :1], positions[:, :1] + prefix_length + step)
+                self.step(step_x, torch.full((1, 1), prefix_length + step, device=device))
 
 
 class LLMStepper:
@@ -192,8 +196,9 @@ class LLMStepper:
             cache = DynamicCache()
             self.lm(input_ids=ids, attention_mask=mask, past_key_values=cache, use_cache=True)
             self.begin(cache, mask, max_steps)
+            step_ids = torch.zeros(1, 1, dtype=torch.long, device=device)  # real strides, see above
             for step in range(2):
-                self.step(ids[:, :1], torch.full((1, 1), prefix_length + step, device=device))
+                self.step(step_ids, torch.full((1, 1), prefix_length + step, device=device))
 
 
 def make_stepper(model, compile: bool = True, backend: str = "inductor"):
