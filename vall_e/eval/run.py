@@ -40,12 +40,12 @@ def load_references(directory: str | Path, limit: int | None = None,
     if not wavs:
         raise DataError(f"no .wav files under {directory}; put reference wavs with same-name .txt there")
     if per_speaker:
-        taken: dict[Path, int] = {}
+        taken: dict[str, int] = {}
         kept = []
-        for wav in wavs:  # a speaker is a subdirectory; loose files are each their own speaker
-            key = wav.parent if wav.parent != root else wav
-            taken[key] = taken.get(key, 0) + 1
-            if taken[key] <= per_speaker:
+        for wav in wavs:
+            speaker = _speaker_of(wav.relative_to(root))
+            taken[speaker] = taken.get(speaker, 0) + 1
+            if taken[speaker] <= per_speaker:
                 kept.append(wav)
         wavs = kept
     refs = []
@@ -57,9 +57,13 @@ def load_references(directory: str | Path, limit: int | None = None,
         if not text:
             raise DataError(f"transcript {txt} is empty; write what the recording says")
         rel = wav.relative_to(root)
-        speaker = str(rel.parent) if len(rel.parts) > 1 else wav.stem
-        refs.append(Reference(str(rel.with_suffix("")), speaker, wav, text))
+        refs.append(Reference(str(rel.with_suffix("")), _speaker_of(rel), wav, text))
     return refs
+
+
+def _speaker_of(relative_wav: Path) -> str:
+    """A subdirectory names the speaker (corpus layout); a loose file is its own speaker."""
+    return str(relative_wav.parent) if len(relative_wav.parts) > 1 else relative_wav.stem
 
 
 def load_sentences(path: str | Path, limit: int | None = None) -> list[str]:
