@@ -49,6 +49,13 @@ class ModelConfig:
     # weight of the AR loss scored at every intermediate layer through the shared head; > 0
     # trains the model for early exit and makes it compatible with --layer-skip (ar_nar only)
     early_exit_loss: float = 0.0
+    # weight of the guided-attention loss (vall_e.models.guided_attention): a diagonal prior
+    # that teaches the first ``guided_attention_heads`` heads of each listed layer to read the
+    # phonemes in order. Training only; > 0 makes alignment appear on a small corpus (ar_nar)
+    guided_attention: float = 0.0
+    guided_attention_layers: list = field(default_factory=lambda: [1, 2])
+    guided_attention_heads: int = 1
+    guided_attention_sigma: float = 0.2  # width of the diagonal, as a fraction of the utterance
     # ----- family: llm only -----
     layout: Optional[str] = None  # "flat" (any codec, trained here) or "orpheus" (SNAC ids)
     text_units: str = "phonemes"  # flat layout: "phonemes" or "characters"
@@ -73,6 +80,7 @@ class ModelConfig:
                 raise ConfigError(f"model.{name} must be in [0, 1), got {getattr(self, name)}")
         if self.early_exit_loss < 0:
             raise ConfigError(f"model.early_exit_loss must be >= 0, got {self.early_exit_loss}")
+        self._validate_guided_attention()
         bad = [t for t in self.tasks if t not in ("tts", "stt")]
         if bad or not self.tasks:
             raise ConfigError(f"model.tasks {self.tasks} invalid; choose from ['tts', 'stt']")
@@ -81,6 +89,23 @@ class ModelConfig:
         elif self.layout is not None or self.base_model is not None:
             raise ConfigError("model.layout and model.base_model are for model.family: llm; "
                               "remove them or set family: llm")
+
+    def _validate_guided_attention(self) -> None:
+        if self.guided_attention < 0:
+            raise ConfigError(f"model.guided_attention must be >= 0, got {self.guided_attention}")
+        if self.guided_attention == 0:
+            return
+        if self.family != "ar_nar":
+            raise ConfigError("model.guided_attention is an AR+NAR feature; set it to 0 for family llm")
+        layers = self.guided_attention_layers
+        if not layers or any(not isinstance(i, int) or not 0 <= i < self.n_layers for i in layers):
+            raise ConfigError(f"model.guided_attention_layers {layers} must be layer indices in "
+                              f"[0, {self.n_layers - 1}]")
+        if not 1 <= self.guided_attention_heads <= self.n_heads:
+            raise ConfigError(f"model.guided_attention_heads must be in [1, {self.n_heads}], "
+                              f"got {self.guided_attention_heads}")
+        if self.guided_attention_sigma <= 0:
+            raise ConfigError(f"model.guided_attention_sigma must be > 0, got {self.guided_attention_sigma}")
 
     def _validate_llm(self) -> None:
         if self.layout not in LLM_LAYOUTS:

@@ -26,6 +26,7 @@ from torch.nn.utils.rnn import pad_sequence
 from torch.utils.checkpoint import checkpoint
 
 from vall_e.config import ModelConfig
+from vall_e.models.guided_attention import AttentionProbe, GuideSpan
 from vall_e.models.layers import (
     Block,
     KVCache,
@@ -125,17 +126,21 @@ class ARNARModel(nn.Module):
         causal: bool,
         cache: KVCache | None = None,
         all_layers: bool = False,
+        probe: AttentionProbe | None = None,
     ):
         """Run the blocks over x [B, T, d]; with a cache, x continues the cached sequence.
 
         Returns the final normed hidden states, or with ``all_layers`` the normed output of
-        every layer (the last one included): the shared head reads any of them.
+        every layer (the last one included): the shared head reads any of them. A ``probe``
+        receives the attention scores of the guided heads (training with guided attention).
         """
         key_valid = cache.extend_mask(valid) if cache is not None else valid
         mask = attention_mask(x.shape[1], key_valid, causal)
         rope = self.rotary(positions)
         outputs = []
         for index, block in enumerate(self.blocks):
+            if probe is not None and probe.wants(index):
+                probe.record(index, block.attn.head_logits(block.attn_norm(x), rope, mask, probe.n_heads))
             if self.gradient_checkpointing and self.training and cache is None:
                 # keep only each block's input; its activations are recomputed in backward
                 x = checkpoint(block, x, rope, mask, None, use_reentrant=False)
@@ -203,8 +208,14 @@ class ARNARModel(nn.Module):
         padded_targets = pad_sequence(targets, batch_first=True, padding_value=IGNORE)
         return PackedBatch(x, valid, positions, padded_targets)
 
-    def ar_loss(self, text: list, prompts: list, responses: list) -> tuple[torch.Tensor, torch.Tensor]:
-        """Next-code loss on level 0 with STOP at the end. Returns (loss, accuracy)."""
+    def ar_loss(
+        self, text: list, prompts: list, responses: list, probe: AttentionProbe | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Next-code loss on level 0 with STOP at the end. Returns (loss, accuracy).
+
+        With a ``probe``, the guided heads' scores and every item's spans are left in it for
+        ``probe.loss()`` (the queries are the positions that predict frames 0..T-1 and STOP).
+        """
         sequences, targets = [], []
         for text_ids, prompt, response in zip(text, prompts, responses):
             prefix = self.tts_prefix(0, text_ids, prompt)
@@ -214,13 +225,16 @@ class ARNARModel(nn.Module):
             target[prefix.shape[0] - 1 :] = torch.cat([response[0], stop])
             sequences.append(seq)
             targets.append(target)
+            if probe is not None:  # text after the mode token; queries from SEP on
+                probe.spans.append(GuideSpan(1, len(text_ids), prefix.shape[0] - 1, response.shape[1] + 1))
         batch = self.pack(sequences, targets)
         levels = [0] * len(text)
         weight = self.config.early_exit_loss
         if weight <= 0:
-            hidden = self.hidden_states(batch.x, batch.positions, batch.valid, causal=True)
+            hidden = self.hidden_states(batch.x, batch.positions, batch.valid, causal=True, probe=probe)
             return _scored(self.level_logits, hidden, batch.targets, levels)
-        layers = self.hidden_states(batch.x, batch.positions, batch.valid, causal=True, all_layers=True)
+        layers = self.hidden_states(batch.x, batch.positions, batch.valid, causal=True,
+                                    all_layers=True, probe=probe)
         loss, accuracy = _scored(self.level_logits, layers[-1], batch.targets, levels)
         # early-exit loss: every intermediate layer learns to predict through the shared head
         early = [_scored(self.level_logits, h, batch.targets, levels)[0] for h in layers[:-1]]

@@ -129,6 +129,18 @@ class Attention(nn.Module):
         )
         return self.out(y.transpose(1, 2).reshape(b, t, d))
 
+    def head_logits(self, x: torch.Tensor, rope, mask: torch.Tensor, n_heads: int) -> torch.Tensor:
+        """Pre-softmax scores [B, n_heads, T, T] of the first heads, disallowed keys at -inf.
+
+        Recomputes q and k from the same weights as ``forward`` (for guided attention, which
+        needs the scores SDPA never returns); gradients reach the same projections.
+        """
+        b, t, d = x.shape
+        q, k, _ = self.qkv(x).view(b, t, 3, self.n_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        q = apply_rotary(q[:, :n_heads], *rope)
+        k = apply_rotary(k[:, :n_heads], *rope)
+        scores = q @ k.transpose(-1, -2) / self.head_dim**0.5
+        return scores.masked_fill(~mask, float("-inf"))
 
     def fill_cache(self, x: torch.Tensor, rope, cache: LayerKVCache) -> None:
         """Append keys/values computed from x without attending (for skipped layers)."""

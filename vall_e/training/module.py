@@ -2,7 +2,8 @@
 
 Each training step scores three losses on the same batch and logs them separately:
 the AR loss (level 0 + STOP), the NAR loss (one random level k >= 1 per item), and, with
-probability ``data.stt_probability`` when the model has the stt task, the STT loss.
+probability ``data.stt_probability`` when the model has the stt task, the STT loss. With
+``model.guided_attention`` > 0 the AR pass also scores the guided heads' diagonal prior.
 The module stores no hyperparameter objects, so Lightning's resume checkpoint holds only
 tensors and plain values and loads with ``weights_only=True``.
 """
@@ -16,6 +17,7 @@ import torch
 
 from vall_e.config import Config
 from vall_e.models.ar_nar import ARNARModel
+from vall_e.models.guided_attention import AttentionProbe
 
 
 class ARNARLightning(L.LightningModule):
@@ -29,9 +31,14 @@ class ARNARLightning(L.LightningModule):
         model = self.model
         text, codes, prompt = batch["text"], batch["codes"], batch["prompt"]
         size = len(text)
-        ar_loss, ar_acc = model.ar_loss(text, prompt, codes)
+        probe = self._attention_probe()
+        ar_loss, ar_acc = model.ar_loss(text, prompt, codes, probe=probe)
         total = ar_loss
         metrics = {"ar_loss": ar_loss, "ar_acc": ar_acc}
+        if probe is not None:
+            guided = probe.loss()
+            total = total + self.config.model.guided_attention * guided
+            metrics["guided_attention"] = guided
         if model.n_levels > 1:
             if stage == "val":  # fixed levels so validation numbers are comparable over time
                 levels = [1 + i % (model.n_levels - 1) for i in range(size)]
@@ -57,6 +64,13 @@ class ARNARLightning(L.LightningModule):
                 on_epoch=stage == "val",
             )
         return total
+
+    def _attention_probe(self) -> AttentionProbe | None:
+        cfg = self.config.model
+        if cfg.guided_attention <= 0:
+            return None
+        return AttentionProbe(tuple(cfg.guided_attention_layers), cfg.guided_attention_heads,
+                              cfg.guided_attention_sigma)
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         return self._losses(batch, "train")
