@@ -3,8 +3,13 @@ import pytest
 import torch
 
 from vall_e.config import ModelConfig
-from vall_e.eval.text_reliance import measure_text_reliance, rotated
+from vall_e.eval.text_reliance import (
+    measure_head_alignment,
+    measure_text_reliance,
+    rotated,
+)
 from vall_e.models.ar_nar import ARNARModel
+from vall_e.models.guided_attention import AttentionProbe
 from vall_e.training.dataset import Example
 
 K, CODEBOOK, VOCAB = 2, 16, 12
@@ -48,6 +53,27 @@ def test_a_model_that_reads_its_text_shows_a_gap_an_untrained_one_does_not():
     assert model.training  # the measurement put the model back in the mode it found it in
 
 
+def test_head_alignment_finds_the_head_guided_attention_trained():
+    torch.manual_seed(0)
+    model = ARNARModel(ModelConfig(d_model=32, n_layers=2, n_heads=2, ffn_mult=2.0, dropout=0.0),
+                       VOCAB, K, CODEBOOK)
+    data = examples()
+    text, prompt, codes = [e.text for e in data], [e.prompt for e in data], [e.codes for e in data]
+    before = {(h.layer, h.head): h for h in measure_head_alignment(model, data)}
+    assert len(before) == 4 and all(0 < h.text_mass < 1 for h in before.values())
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(40):  # guide layer 1, head 0 only
+        optimizer.zero_grad()
+        probe = AttentionProbe(layers=(1,), n_heads=1)
+        model.ar_loss(text, prompt, codes, probe=probe)
+        probe.loss().backward()
+        optimizer.step()
+    after = {(h.layer, h.head): h for h in measure_head_alignment(model, data)}
+    guided = after[(1, 0)]
+    assert guided.prior_loss < 0.3 * before[(1, 0)].prior_loss and guided.text_mass > 0.9
+    assert guided.prior_loss < min(h.prior_loss for key, h in after.items() if key != (1, 0))
+
+
 def test_needs_two_examples():
     model = ARNARModel(ModelConfig(d_model=32, n_layers=2, n_heads=2), VOCAB, K, CODEBOOK)
     with pytest.raises(ValueError, match="at least 2"):
@@ -61,11 +87,12 @@ def test_script_prints_a_row_per_checkpoint(tiny_run, tmp_path):
 
     script = Path(__file__).resolve().parents[2] / "scripts" / "text_reliance.py"
     out = subprocess.run([sys.executable, str(script), "--model", str(tiny_run.checkpoint),
-                          "--data", str(tiny_run.data), "--items", "4", "--val-fraction", "0.3"],
+                          "--data", str(tiny_run.data), "--items", "4", "--val-fraction", "0.3", "--heads"],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     rows = [line for line in out.stdout.splitlines() if line.startswith(f"| {tiny_run.checkpoint}")]
     assert len(rows) == 1 and len(rows[0].split("|")) == 10
+    assert "diagonal-prior loss" in out.stdout and "| 1 | " in out.stdout  # --heads: a row per layer
     bad = subprocess.run([sys.executable, str(script), "--model", str(tmp_path), "--data",
                           str(tiny_run.data)], capture_output=True, text=True, timeout=300)
     assert bad.returncode != 0 and "error:" in bad.stderr and "Traceback" not in bad.stderr
