@@ -34,6 +34,18 @@ def test_build_writes_the_layout_prepare_reads(tmp_path, small_recipe, fake_teac
     assert cover["min_count"] >= 2  # the recipe's min_phone_count
 
 
+def test_an_extension_builds_training_items_beside_its_base(tmp_path, fake_teachers):
+    from .test_plan import _extension
+
+    extension = _extension(tmp_path)
+    report = build_corpus(extension, tmp_path / "extra", quiet=True, teachers=fake_teachers)
+    assert report["complete"] and report["items"]["train"]["done"] == len(make_plan(extension).items)
+    assert report["items"]["eval_seen"]["planned"] == report["items"]["eval_unseen"]["planned"] == 0
+    assert report["sentences"]["heldout"] == {"count": 0}
+    found = discover(tmp_path / "extra" / "train")
+    assert {f.speaker for f in found} == set(make_plan(extension.base()).train_speakers)
+
+
 def test_resume_skips_items_already_made(tmp_path, small_recipe):
     out = tmp_path / "corpus"
     idle = FakeTeacher()  # --limit 0: plan, splits and report only

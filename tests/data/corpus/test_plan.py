@@ -75,3 +75,50 @@ def test_a_different_plan_in_the_output_is_refused(tmp_path, small_recipe):
     assert set(first) == {"id", "split", "speaker", "sentence_id", "text", "teacher", "settings"}
     with pytest.raises(DataError, match="different recipe"):
         write_plan(make_plan(CorpusRecipe.from_dict({**SMALL, "seed": 9})), tmp_path)
+
+
+def _extension(tmp_path, **overrides):
+    """An extension of the SMALL recipe (written to disk: ``extends`` names a YAML file)."""
+    import yaml
+
+    base = tmp_path / "base.yaml"
+    base.write_text(yaml.safe_dump(SMALL))
+    raw = {"extends": str(base), "seed": 9,
+           "sentences": {"id_prefix": "x", "pool_size": 300, "train": 30, "min_phone_count": 1,
+                         "max_words": 12},
+           "items": {"per_train_speaker": 5}}
+    for section, values in overrides.items():
+        raw[section] = {**raw.get(section, {}), **values} if isinstance(values, dict) else values
+    return CorpusRecipe.from_dict(raw)
+
+
+def test_extension_adds_training_text_for_the_same_speakers_and_never_the_base_sentences(tmp_path):
+    extension = _extension(tmp_path)
+    plan, base_plan = make_plan(extension), make_plan(extension.base())
+    assert {i.split for i in plan.items} == {"train"}
+    assert plan.train_speakers == base_plan.train_speakers and not plan.heldout_speakers
+    base_specs = {s.name: s for s in base_plan.speakers}
+    assert all(s == base_specs[s.name] for s in plan.speakers)  # same voices, same rates
+    assert not set(plan.sentences.values()) & set(base_plan.sentences.values())
+    assert all(i.sentence_id.startswith("x") for i in plan.items)
+    assert len(plan.items) == len(plan.train_speakers) * 5
+
+
+def test_extension_refuses_what_would_break_the_base_evaluation(tmp_path):
+    with pytest.raises(ConfigError, match="sentences.heldout must be 0"):
+        _extension(tmp_path, sentences={"heldout": 5})
+    with pytest.raises(ConfigError, match="speakers"):
+        _extension(tmp_path, speakers={"train_blends": 2})
+    with pytest.raises(ConfigError, match="id_prefix"):
+        _extension(tmp_path, sentences={"id_prefix": "s"})
+    with pytest.raises(ConfigError, match="is not a file"):
+        _extension(tmp_path, extends=str(tmp_path / "missing.yaml"))
+
+
+def test_the_repository_extension_recipe_excludes_the_default_corpus(monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[3])  # extends: is relative to the repo
+    extension = CorpusRecipe.from_yaml("recipes/corpus/extra.yaml")
+    assert extension.base().sentences.id_prefix != extension.sentences.id_prefix
+    assert extension.sentences.heldout == 0 and extension.items.per_heldout_speaker == 0

@@ -117,12 +117,33 @@ def _assign(recipe, speakers, train_ids, heldout_ids) -> list[tuple[str, Speaker
     return out
 
 
+def _speakers_and_excluded(recipe: CorpusRecipe) -> tuple[list[SpeakerSpec], set[str]]:
+    """The recipe's speakers and the sentence texts it may not use.
+
+    A standalone recipe draws its own speakers and may use any sentence. An extension reuses
+    its base's training speakers (same names, weights and rates) and excludes every sentence
+    its base chose, training and held out alike, so the base's evaluation text stays unseen.
+    """
+    base = recipe.base()
+    if base is None:
+        return make_speakers(recipe.speakers, recipe.seed), set()
+    base_plan = make_plan(base)
+    train_speakers = [s for s in base_plan.speakers if not s.heldout]
+    return train_speakers, set(base_plan.sentences.values())
+
+
 def make_plan(recipe: CorpusRecipe) -> CorpusPlan:
-    """Compute the whole corpus plan; a pure function of ``recipe``."""
+    """Compute the whole corpus plan; a pure function of ``recipe`` (and, for an extension,
+    of the base recipe it names)."""
     cfg = recipe.sentences
-    pool = generate_sentences(cfg.pool_size, seed=recipe.seed, max_words=cfg.max_words)
+    speakers, excluded = _speakers_and_excluded(recipe)
+    pool = [text for text in generate_sentences(cfg.pool_size, seed=recipe.seed,
+                                                max_words=cfg.max_words) if text not in excluded]
+    if len(pool) < cfg.train + cfg.heldout:
+        raise DataError(f"only {len(pool)} candidate sentences are left after removing the base "
+                        f"corpus's; raise sentences.pool_size above {cfg.pool_size}")
     pool_phones = [sentence_phones(text, recipe.language) for text in pool]
-    ids = [f"s{index:05d}" for index in range(len(pool))]
+    ids = [f"{cfg.id_prefix}{index:05d}" for index in range(len(pool))]
     heldout_rng = random.Random(f"{recipe.seed}:heldout")
     heldout_idx = sorted(heldout_rng.sample(range(len(pool)), cfg.heldout))
     held = set(heldout_idx)
@@ -130,7 +151,6 @@ def make_plan(recipe: CorpusRecipe) -> CorpusPlan:
     picked = select_for_coverage([pool_phones[i] for i in rest], cfg.train, cfg.min_phone_count,
                                  seed=recipe.seed)
     train_idx = [rest[i] for i in picked]
-    speakers = make_speakers(recipe.speakers, recipe.seed)
     chosen = train_idx + heldout_idx
     train_ids = [ids[i] for i in train_idx]
     heldout_ids = [ids[i] for i in heldout_idx]

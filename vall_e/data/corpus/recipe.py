@@ -28,6 +28,9 @@ class SentenceConfig:
     heldout: int = 60  # sentences no training item contains
     min_phone_count: int = 20  # greedy selection runs until every phone has this many
     max_words: int = 32  # longer candidates are dropped (keeps items under ~15 s)
+    # sentence ids are "<id_prefix><pool index>"; an extension needs a prefix of its own so
+    # that its items never collide with the base corpus's files or prepared ids
+    id_prefix: str = "s"
 
 
 @dataclass
@@ -73,6 +76,10 @@ class TeacherConfig:
 class CorpusRecipe:
     seed: int = 0
     language: str = "en-us"
+    # another recipe (a YAML path) this one adds training text to: its training speakers are
+    # reused unchanged, none of its sentences (training or held out) is drawn again, and this
+    # recipe makes training items only, so the base's evaluation splits stay unseen
+    extends: str | None = None
     sentences: SentenceConfig = field(default_factory=SentenceConfig)
     speakers: SpeakerConfig = field(default_factory=SpeakerConfig)
     items: ItemConfig = field(default_factory=ItemConfig)
@@ -83,13 +90,56 @@ class CorpusRecipe:
 
     @classmethod
     def from_dict(cls, raw: dict, source: str = "corpus recipe") -> CorpusRecipe:
+        if isinstance(raw, dict) and raw.get("extends") is not None:
+            raw = _extension_defaults(raw, source)
         recipe = _build(cls, raw, source)
         _validate(recipe, source)
         return recipe
 
+    def base(self) -> CorpusRecipe | None:
+        """The recipe this one extends (None for a standalone corpus)."""
+        return None if self.extends is None else CorpusRecipe.from_yaml(self.extends)
+
     @classmethod
     def from_yaml(cls, path: str | Path) -> CorpusRecipe:
         return cls.from_dict(read_yaml(path, "corpus recipe"), source=str(path))
+
+
+# An extension makes training items only: these keys default to 0 and must stay 0.
+_EXTENSION_ZEROS = (("sentences", "heldout"), ("items", "eval_seen_readings"),
+                    ("items", "per_heldout_speaker"))
+
+
+def _extension_defaults(raw: dict, where: str) -> dict:
+    """The raw dict of an ``extends`` recipe with the base's speakers and language filled in."""
+    if "speakers" in raw:
+        raise ConfigError(f"{where}: a recipe with 'extends' reuses the base corpus's training "
+                          "speakers; remove its 'speakers' section")
+    base_path = Path(str(raw["extends"]))
+    if not base_path.is_file():
+        raise ConfigError(f"{where}: extends: {base_path} is not a file; give the base corpus's "
+                          "recipe YAML (paths are relative to where you run the command)")
+    base = CorpusRecipe.from_yaml(base_path)
+    if base.extends is not None:
+        raise ConfigError(f"{where}: extends: {base_path} itself extends {base.extends}; "
+                          "extend the standalone base recipe instead")
+    raw = {**raw, "speakers": dataclasses.asdict(base.speakers)}
+    raw.setdefault("language", base.language)
+    for section, key in _EXTENSION_ZEROS:
+        values = dict(raw.get(section) or {})
+        if values.get(key, 0) != 0:
+            raise ConfigError(f"{where}: {section}.{key} must be 0 in a recipe with 'extends' "
+                              "(it adds training items only; evaluation comes from the base)")
+        values[key] = 0
+        raw[section] = values
+    prefix = (raw.get("sentences") or {}).get("id_prefix", "s")
+    if prefix == base.sentences.id_prefix:
+        raise ConfigError(f"{where}: sentences.id_prefix {prefix!r} is the base corpus's; "
+                          "choose another so the two corpora's items never collide")
+    if raw.get("language") != base.language:
+        raise ConfigError(f"{where}: language {raw.get('language')!r} differs from the base "
+                          f"corpus's {base.language!r}")
+    return raw
 
 
 def _require(ok: bool, where: str, message: str) -> None:
@@ -102,8 +152,11 @@ def _validate(recipe: CorpusRecipe, where: str) -> None:
     # Both teachers read American English (Kokoro's en-us front end, Piper's en_US voice).
     _require(recipe.language == "en-us", where,
              f"language {recipe.language!r} is not supported; the teachers speak 'en-us'")
-    _require(s.pool_size > 0 and s.train > 0 and s.heldout > 0, where,
-             "sentences.pool_size, sentences.train and sentences.heldout must be positive")
+    # an extension holds nothing out (its base's evaluation splits are the held-out ones)
+    _require(s.pool_size > 0 and s.train > 0 and (s.heldout > 0 or recipe.extends is not None),
+             where, "sentences.pool_size, sentences.train and sentences.heldout must be positive")
+    _require(s.id_prefix.isalnum(), where,
+             f"sentences.id_prefix must be letters or digits, got {s.id_prefix!r}")
     _require(s.train + s.heldout <= s.pool_size, where,
              f"sentences.train + sentences.heldout ({s.train + s.heldout}) exceeds "
              f"sentences.pool_size ({s.pool_size})")

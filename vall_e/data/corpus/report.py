@@ -32,6 +32,8 @@ def _durations(plan: CorpusPlan, output: Path) -> dict[str, float]:
 
 
 def _sentence_stats(texts: list[str]) -> dict:
+    if not texts:  # an extension recipe holds no sentences out
+        return {"count": 0}
     words = [len(t.split()) for t in texts]
     endings = Counter(t.rstrip()[-1] for t in texts)
     return {
