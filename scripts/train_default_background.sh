@@ -4,7 +4,9 @@
 #   bash scripts/train_default_background.sh [all|codec|model]   # logs in runs/*.log
 # "model" starts only the AR+NAR, "codec" only the codec: on 2 cores the two jobs halve each
 # other's speed, so give the one that matters the machine. setsid detaches them from this shell,
-# so they outlive it.
+# so they outlive it. Beside another CPU job (e.g. a corpus recipe on one core) start the
+# training with OMP_NUM_THREADS=1: two intra-op threads sharing one busy core wait on each
+# other at every barrier (measured: ~40 s a step instead of ~2-5 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which=${1:-all}
