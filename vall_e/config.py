@@ -149,6 +149,14 @@ class DataConfig:
     stt_probability: float = 0.25  # share of batches that train STT when model.tasks has it
     # batches of similar-length items (vall_e.training.sampler): far less padding; one device
     bucket_by_length: bool = False
+    # share of AR+NAR training examples that are two utterances of one speaker back to back
+    # (at most max_seconds together): a small corpus can no longer be recalled sentence by
+    # sentence, only read in order (vall_e.training.dataset). Validation never concatenates
+    concat_probability: float = 0.0
+
+    def validate(self) -> None:
+        if not 0.0 <= self.concat_probability <= 1.0:
+            raise ConfigError(f"data.concat_probability must be in [0, 1], got {self.concat_probability}")
 
 
 @dataclass
@@ -221,6 +229,7 @@ class Config:
 
     def validate(self) -> "Config":
         self.model.validate()
+        self.data.validate()
         self.train.validate()
         return self
 

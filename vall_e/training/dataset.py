@@ -5,6 +5,12 @@ the same speaker, as in VALL-E, so the model learns to copy the voice rather tha
 A speaker with a single utterance falls back to a crop of the same utterance.
 The validation split is chosen by a hash of the utterance id, so it is stable across runs and
 across resumes.
+
+Concatenation (``concat_probability`` > 0, training only): an example may be two utterances of
+the same speaker read back to back, text after text and codes after codes. On a small corpus a
+model can recognise each training sentence from its phonemes and recall its audio whole; pairs
+it has never seen together cannot be recalled, only read left to right, which is the alignment
+it has to learn (and the combinations grow quadratically with the corpus).
 """
 from __future__ import annotations
 
@@ -51,12 +57,18 @@ class TTSDataset(Dataset):
         prompt_frames: int,
         seed: int = 0,
         deterministic: bool = False,
+        concat_probability: float = 0.0,
+        max_frames: int | None = None,
     ):
         self.utterances = utterances
         self.tokenizer = tokenizer
         self.prompt_frames = max(1, prompt_frames)
         self.seed = seed
         self.deterministic = deterministic  # validation: the same prompt every time
+        if not 0.0 <= concat_probability <= 1.0:
+            raise ValueError(f"concat_probability must be in [0, 1], got {concat_probability}")
+        self.concat_probability = 0.0 if deterministic else concat_probability
+        self.max_frames = max_frames  # a pair may not be longer (None: no limit)
         self.by_speaker: dict[str, list[int]] = defaultdict(list)
         for index, utt in enumerate(utterances):
             self.by_speaker[utt.speaker].append(index)
@@ -72,25 +84,47 @@ class TTSDataset(Dataset):
         self._calls += 1
         return random.Random(hash((self.seed, index, self._calls, torch.initial_seed())))
 
-    def prompt_codes(self, index: int, rng: random.Random) -> torch.Tensor:
-        """A random crop (<= prompt_frames) of another utterance by the same speaker."""
+    def prompt_codes(self, index: int, rng: random.Random, exclude: tuple = ()) -> torch.Tensor:
+        """A random crop (<= prompt_frames) of another utterance by the same speaker (neither
+        ``index`` nor any in ``exclude``, while the speaker has one)."""
         utt = self.utterances[index]
-        others = [i for i in self.by_speaker[utt.speaker] if i != index] or [index]
+        others = [i for i in self.by_speaker[utt.speaker] if i != index and i not in exclude] or [index]
         source = self.utterances[rng.choice(others)].codes
         length = min(self.prompt_frames, source.shape[1])
         start = rng.randint(0, source.shape[1] - length)
         return torch.from_numpy(np.asarray(source[:, start : start + length], dtype=np.int64))
 
+    def text_ids(self, index: int) -> torch.Tensor:
+        if index not in self._text_cache:
+            ids = self.tokenizer.encode(self.utterances[index].phonemes, add_bos_eos=True)
+            self._text_cache[index] = torch.tensor(ids, dtype=torch.long)
+        return self._text_cache[index]
+
+    def codes(self, index: int) -> torch.Tensor:
+        return torch.from_numpy(np.asarray(self.utterances[index].codes, dtype=np.int64))
+
+    def concat_partner(self, index: int, rng: random.Random) -> int | None:
+        """Another utterance of the same speaker that fits beside ``index``, or None."""
+        frames = self.utterances[index].codes.shape[1]
+        limit = self.max_frames if self.max_frames is not None else float("inf")
+        fits = [i for i in self.by_speaker[self.utterances[index].speaker]
+                if i != index and frames + self.utterances[i].codes.shape[1] <= limit]
+        return rng.choice(fits) if fits else None
+
     def __getitem__(self, index: int) -> Example:
         utt = self.utterances[index]
         rng = self._rng(index)
-        if index not in self._text_cache:
-            ids = self.tokenizer.encode(utt.phonemes, add_bos_eos=True)
-            self._text_cache[index] = torch.tensor(ids, dtype=torch.long)
+        text, codes = self.text_ids(index), self.codes(index)
+        partner = None
+        if self.concat_probability > 0 and rng.random() < self.concat_probability:
+            partner = self.concat_partner(index, rng)
+        if partner is not None:  # one <bos> ... <eos> around both: drop the seam's eos and bos
+            text = torch.cat([text[:-1], self.text_ids(partner)[1:]])
+            codes = torch.cat([codes, self.codes(partner)], dim=1)
         return Example(
-            text=self._text_cache[index],
-            codes=torch.from_numpy(np.asarray(utt.codes, dtype=np.int64)),
-            prompt=self.prompt_codes(index, rng),
+            text=text,
+            codes=codes,
+            prompt=self.prompt_codes(index, rng, exclude=(partner,) if partner is not None else ()),
             speaker=utt.speaker,
         )
 

@@ -67,7 +67,9 @@ def _setup_ar_nar(config, output_dir, utterances, train_utts, val_utts, codec_in
 
     return TrainingSetup(
         module,
-        TTSDataset(train_utts, tokenizer, prompt_frames, seed=config.train.seed),
+        TTSDataset(train_utts, tokenizer, prompt_frames, seed=config.train.seed,
+                   concat_probability=config.data.concat_probability,
+                   max_frames=round(config.data.max_seconds * codec_info.frame_rate)),
         TTSDataset(val_utts, tokenizer, prompt_frames, seed=1, deterministic=True),
         collate, export)
 

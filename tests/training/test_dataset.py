@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+import torch
+
+from vall_e.config import Config
+from vall_e.data.shards import Utterance
+from vall_e.errors import ConfigError
+from vall_e.text.tokenizer import PhonemeTokenizer
+from vall_e.training.dataset import TTSDataset
+
+PHONES = ["a", "b", "c", "d", " "]
+
+
+def utterance(i: int, speaker: str, frames: int) -> Utterance:
+    phonemes = [PHONES[(i + j) % 4] for j in range(3)]
+    codes = np.full((2, frames), i, dtype=np.int16)  # every frame says which utterance it is from
+    return Utterance(f"{speaker}/{i}", speaker, "x", phonemes, codes)
+
+
+def dataset(concat_probability: float, max_frames=None, deterministic=False) -> TTSDataset:
+    utts = [utterance(i, "a" if i < 4 else "b", frames=10 + i) for i in range(6)]
+    utts.append(utterance(6, "a", frames=100))  # too long to pair under max_frames=40
+    return TTSDataset(utts, PhonemeTokenizer.from_phoneme_lists([u.phonemes for u in utts]), prompt_frames=4,
+                      seed=0, deterministic=deterministic, concat_probability=concat_probability,
+                      max_frames=max_frames)
+
+
+def test_without_concatenation_an_example_is_its_own_utterance():
+    data = dataset(0.0)
+    for index in range(len(data)):
+        example = data[index]
+        assert set(example.codes.unique().tolist()) == {index}
+        assert example.text[0] == data.tokenizer.BOS_ID and example.text[-1] == data.tokenizer.EOS_ID
+
+
+def test_concatenated_examples_join_two_utterances_of_one_speaker_within_the_limit():
+    data = dataset(1.0, max_frames=40)
+    for _ in range(20):
+        example = data[0]
+        first, second = example.codes[0, 0].item(), example.codes[0, -1].item()
+        assert first == 0 and second in (1, 2, 3)  # speaker a, never the 100-frame utterance
+        assert example.codes.shape[1] == 10 + (10 + second) <= 40
+        assert torch.equal(example.text, torch.cat([data.text_ids(0)[:-1], data.text_ids(second)[1:]]))
+        assert (example.text == data.tokenizer.BOS_ID).sum() == 1 == (example.text == data.tokenizer.EOS_ID).sum()
+        assert not set(example.prompt.unique().tolist()) & {0, second}  # prompt from a third one
+    assert data[6].codes.shape[1] == 100  # nothing fits beside it: stays alone
+
+
+def test_concatenation_happens_at_the_asked_rate_and_never_in_validation():
+    half = dataset(0.5)
+    lengths = [half[1].codes.shape[1] for _ in range(400)]
+    assert 0.4 < np.mean([n > 11 for n in lengths]) < 0.6
+    validation = dataset(1.0, deterministic=True)
+    assert all(validation[i].codes.shape[1] == 10 + i for i in range(6))
+
+
+def test_impossible_concat_probability_is_refused():
+    with pytest.raises(ConfigError, match="concat_probability"):
+        Config.from_dict({"data": {"concat_probability": 1.5}})
+    with pytest.raises(ValueError, match="concat_probability"):
+        dataset(-0.1)
