@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Start, or continue, the default model's long jobs in the background (each resumes from its
 # own checkpoint): the corpus (skips what is made), the mel_rvq codec, then the AR+NAR.
-#   bash scripts/train_default_background.sh [all|codec|model]   # logs in runs/*.log
+#   bash scripts/train_default_background.sh [all|codec|model|extra]   # logs in runs/*.log
 # "model" starts only the AR+NAR, "codec" only the codec: on 2 cores the two jobs halve each
-# other's speed, so give the one that matters the machine. setsid detaches them from this shell,
+# other's speed, so give the one that matters the machine. "extra" starts the extension corpus
+# (recipes/corpus/extra.yaml) on one core; "model" first prepares whatever it has made. setsid detaches them from this shell,
 # so they outlive it. Beside another CPU job (e.g. a corpus recipe on one core) start the
 # training with OMP_NUM_THREADS=1: two intra-op threads sharing one busy core wait on each
 # other at every barrier (measured: ~40 s a step instead of ~2-5 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which=${1:-all}
-case $which in all|codec|model) ;; *) echo "usage: $0 [all|codec|model]" >&2; exit 2 ;; esac
+case $which in all|codec|model|extra) ;; *) echo "usage: $0 [all|codec|model|extra]" >&2; exit 2 ;; esac
 mkdir -p runs
 
 start() {  # start NAME PATTERN CMD...: unless a process matching PATTERN already runs
@@ -25,6 +26,12 @@ if [ ! -f runs/corpus/v1/report.json ] || ! grep -q '"complete": true' runs/corp
   echo "the corpus must be complete before the data is prepared; rerun this script afterwards"
   exit 0
 fi
+if [ "$which" = extra ]; then  # more training text (recipes/corpus/extra.yaml), on one core
+  start corpus-extra 'vall_e.data.corpus --yaml recipes/corpus/extra.yaml' \
+    python -m vall_e.data.corpus --yaml recipes/corpus/extra.yaml --output runs/corpus/extra
+  echo "rerun '$0 model' later: it prepares the extra items made so far and restarts on them"
+  exit 0
+fi
 if [ "$which" != model ]; then
   start codec vall_e.codecs.train python -m vall_e.codecs.train --yaml configs/codec/mel50.yaml
 fi
@@ -34,6 +41,13 @@ if [ ! -d runs/default-data ] || [ ! -f runs/codec/mel50/codec/model.safetensors
   echo "  python -m vall_e.data prepare --yaml configs/default.yaml --input runs/corpus/v1/train --output runs/default-data"
   exit 0
 fi
+if [ -d runs/corpus/extra/train ]; then
+  # adds only the items not prepared yet; --retry-failed because an item the corpus job was
+  # writing at that moment (wav made, txt not yet) is recorded as failed
+  python -m vall_e.data prepare --yaml configs/default.yaml --input runs/corpus/extra/train \
+    --output runs/default-data --retry-failed --quiet
+fi
+if pgrep -f vall_e.data.corpus > /dev/null; then export OMP_NUM_THREADS=1; fi  # see above
 if [ -f runs/default/lightning/last.ckpt ]; then
   start default-train 'vall_e.train --yaml configs/default.yaml' python -m vall_e.train --yaml configs/default.yaml --resume
 else
