@@ -12,7 +12,7 @@ from vall_e.models.guided_attention import (
 )
 from vall_e.training.module import ARNARLightning
 
-K, CODEBOOK, VOCAB = 3, 16, 12
+from .test_ar_nar import CODEBOOK, VOCAB, K, batch
 
 
 def tiny_model(n_layers=3, **guided):
@@ -20,14 +20,6 @@ def tiny_model(n_layers=3, **guided):
     config = ModelConfig(d_model=32, n_layers=n_layers, n_heads=2, ffn_mult=2.0, dropout=0.0, **guided)
     config.validate()
     return ARNARModel(config, VOCAB, K, CODEBOOK)
-
-
-def batch(seed=1):
-    g = torch.Generator().manual_seed(seed)
-    text = [torch.randint(4, VOCAB, (n,), generator=g) for n in (6, 4)]
-    prompts = [torch.randint(0, CODEBOOK, (K, n), generator=g) for n in (5, 3)]
-    responses = [torch.randint(0, CODEBOOK, (K, n), generator=g) for n in (7, 9)]
-    return text, prompts, responses
 
 
 def test_prior_is_one_on_the_diagonal_and_falls_off_it():

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from vall_e.models.guided_attention import AttentionProbe, log_diagonal_prior
+from vall_e.models.guided_attention import AttentionProbe, per_head_alignment
 from vall_e.training.dataset import Example
 
 
@@ -97,15 +97,7 @@ def measure_head_alignment(model, examples: list[Example], sigma: float = 0.2) -
         model.train(was_training)
     rows = []
     for layer, logits in sorted(probe.logits.items()):
-        log_attention = torch.log_softmax(logits.float(), dim=-1)
-        losses, masses = torch.zeros(n_heads), torch.zeros(n_heads)
-        for item, span in enumerate(probe.spans):
-            on_text = log_attention[item, :, span.query_start:span.query_start + span.query_length,
-                                    span.text_start:span.text_start + span.text_length]
-            prior = log_diagonal_prior(span.text_length, span.query_length, sigma, logits.device)
-            losses += -torch.logsumexp(on_text + prior, dim=-1).mean(-1)
-            masses += on_text.exp().sum(-1).mean(-1)
-        for head in range(n_heads):
-            rows.append(HeadAlignment(layer, head, float(losses[head]) / len(probe.spans),
-                                      float(masses[head]) / len(probe.spans)))
+        losses, masses = per_head_alignment(logits, probe.spans, sigma, with_text_mass=True)
+        rows += [HeadAlignment(layer, head, float(losses[head]), float(masses[head]))
+                 for head in range(n_heads)]
     return rows

@@ -70,17 +70,28 @@ def log_diagonal_prior(text_length: int, query_length: int, sigma: float,
     return -((n[None, :] - j[:, None]) ** 2) / (2 * sigma**2)
 
 
-def diagonal_prior_loss(logits: torch.Tensor, spans: list, sigma: float) -> torch.Tensor:
-    """Mean over items, heads and response queries of -log(prior mass of the attention).
+def per_head_alignment(logits: torch.Tensor, spans: list, sigma: float,
+                       with_text_mass: bool = False):
+    """Per head, averaged over items and their response queries: the prior loss
+    ``-log sum_n A[j, n] prior[j, n]`` [H] and, with ``with_text_mass``, the share of
+    attention that lands on the text at all [H] (else None).
 
     logits: [B, H, T, T] pre-softmax scores with disallowed keys at -inf.
     """
     log_attention = torch.log_softmax(logits.float(), dim=-1)
-    per_item = []
+    losses, masses = [], []
     for row, span in enumerate(spans):
         queries = slice(span.query_start, span.query_start + span.query_length)
         keys = slice(span.text_start, span.text_start + span.text_length)
         on_text = log_attention[row, :, queries, keys]  # [H, Tq, N]
         prior = log_diagonal_prior(span.text_length, span.query_length, sigma, logits.device)
-        per_item.append(-torch.logsumexp(on_text + prior, dim=-1).mean())
-    return torch.stack(per_item).mean()
+        losses.append(-torch.logsumexp(on_text + prior, dim=-1).mean(-1))
+        if with_text_mass:
+            masses.append(on_text.exp().sum(-1).mean(-1))
+    mass = torch.stack(masses).mean(0) if with_text_mass else None
+    return torch.stack(losses).mean(0), mass
+
+
+def diagonal_prior_loss(logits: torch.Tensor, spans: list, sigma: float) -> torch.Tensor:
+    """The guided-attention loss: the prior loss averaged over items, heads and queries."""
+    return per_head_alignment(logits, spans, sigma)[0].mean()
