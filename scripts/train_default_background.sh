@@ -4,10 +4,10 @@
 #   bash scripts/train_default_background.sh [all|codec|model|extra]   # logs in runs/*.log
 # "model" starts only the AR+NAR, "codec" only the codec: on 2 cores the two jobs halve each
 # other's speed, so give the one that matters the machine. "extra" starts the extension corpus
-# (recipes/corpus/extra.yaml) on one core; "model" first prepares whatever it has made. setsid detaches them from this shell,
-# so they outlive it. Beside another CPU job (e.g. a corpus recipe on one core) start the
-# training with OMP_NUM_THREADS=1: two intra-op threads sharing one busy core wait on each
-# other at every barrier (measured: ~40 s a step instead of ~2-5 s).
+# (recipes/corpus/extra.yaml) on one core; "model" first prepares whatever it has made.
+# setsid detaches the jobs from this shell, so they outlive it. Beside a running corpus job
+# the training gets OMP_NUM_THREADS=1: two intra-op threads sharing one busy core wait on
+# each other at every barrier (measured: ~40 s a step instead of ~3 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which=${1:-all}
