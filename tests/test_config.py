@@ -57,6 +57,8 @@ def test_semantic_checks():
         Config.from_dict({"train": {"precision": "fp8"}})
     with pytest.raises(ConfigError, match="attention_dropout"):
         Config.from_dict({"model": {"attention_dropout": 1.0}})
+    with pytest.raises(ConfigError, match="text_position_rate must be >= 0"):
+        Config.from_dict({"model": {"text_position_rate": -3.3}})
 
 
 def test_missing_and_invalid_yaml_files(tmp_path):

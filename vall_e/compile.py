@@ -127,7 +127,9 @@ class ARNARStepper:
         with torch.inference_mode():
             cache = KVCache(self.n_layers)
             ones = torch.ones(1, prefix_length, dtype=torch.bool, device=device)
-            positions = torch.arange(prefix_length, device=device)[None]
+            # float, as every AR+NAR position is (ARNARModel.tts_positions): a compiled graph
+            # is guarded on dtypes too
+            positions = torch.arange(prefix_length, dtype=torch.float32, device=device)[None]
             x = torch.zeros(1, prefix_length, d, dtype=dtype, device=device)
             self.model.hidden_states(x, positions, ones, causal=True, cache=cache)
             self.begin(cache, max_steps)
@@ -136,7 +138,7 @@ class ARNARStepper:
             # have d, so the first utterance compiled a second graph (~1 s, measured)
             step_x = torch.zeros(1, 1, d, dtype=dtype, device=device)
             for step in range(2):
-                self.step(step_x, torch.full((1, 1), prefix_length + step, device=device))
+                self.step(step_x, torch.full((1, 1), float(prefix_length + step), device=device))
 
 
 class LLMStepper:

@@ -56,6 +56,11 @@ class ModelConfig:
     guided_attention_layers: list = field(default_factory=lambda: [1, 2])
     guided_attention_heads: int = 1
     guided_attention_sigma: float = 0.2  # width of the diagonal, as a fraction of the utterance
+    # audio frames per text token; > 0 turns on aligned positions (ARNARModel.tts_positions):
+    # text token k gets the rotary position (k - 0.5) * rate and response frame j the position
+    # j, so the phoneme a frame should read sits near relative distance 0 and attention can find
+    # it by position before it has learned to by content. 0: one running position (ar_nar)
+    text_position_rate: float = 0.0
     # ----- family: llm only -----
     layout: Optional[str] = None  # "flat" (any codec, trained here) or "orpheus" (SNAC ids)
     text_units: str = "phonemes"  # flat layout: "phonemes" or "characters"
@@ -81,6 +86,11 @@ class ModelConfig:
         if self.early_exit_loss < 0:
             raise ConfigError(f"model.early_exit_loss must be >= 0, got {self.early_exit_loss}")
         self._validate_guided_attention()
+        if self.text_position_rate < 0:
+            raise ConfigError(f"model.text_position_rate must be >= 0 (frames per text token; 0 = off), "
+                              f"got {self.text_position_rate}")
+        if self.text_position_rate > 0 and self.family != "ar_nar":
+            raise ConfigError("model.text_position_rate is an AR+NAR feature; set it to 0 for family llm")
         bad = [t for t in self.tasks if t not in ("tts", "stt")]
         if bad or not self.tasks:
             raise ConfigError(f"model.tasks {self.tasks} invalid; choose from ['tts', 'stt']")

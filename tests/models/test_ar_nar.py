@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from vall_e.config import ModelConfig
@@ -10,9 +11,13 @@ K, CODEBOOK, VOCAB = 3, 16, 12
 GREEDY = TokenSampler(SamplingParams(ar_temp=0.0, nar_temp=0.0), "ar")
 
 
-def tiny_model(seed=0, tasks=("tts", "stt")):
+RATES = pytest.mark.parametrize("rate", [0.0, 3.3], ids=["running-positions", "aligned-positions"])
+
+
+def tiny_model(seed=0, tasks=("tts", "stt"), rate=0.0):
     torch.manual_seed(seed)
-    config = ModelConfig(d_model=32, n_layers=2, n_heads=2, ffn_mult=2.0, dropout=0.0, tasks=list(tasks))
+    config = ModelConfig(d_model=32, n_layers=2, n_heads=2, ffn_mult=2.0, dropout=0.0, tasks=list(tasks),
+                         text_position_rate=rate)
     return ARNARModel(config, VOCAB, K, CODEBOOK)
 
 
@@ -34,22 +39,58 @@ def test_losses_are_finite_and_have_gradients():
     assert model.heads[2].weight.grad is not None and model.stt_head.weight.grad is not None
 
 
-def test_cached_decoding_matches_a_full_forward_pass():
-    model = tiny_model().eval()
+def test_running_positions_count_every_token_of_the_sequence():
+    positions = tiny_model().tts_positions(n_text=4, n_prompt=3, n_response=5)
+    assert torch.equal(positions, torch.arange(14, dtype=torch.float32))
+
+
+def test_aligned_positions_put_each_frame_next_to_the_text_it_reads():
+    rate = 3.0
+    positions = tiny_model(rate=rate).tts_positions(n_text=4, n_prompt=3, n_response=5)
+    mode, text, prompt, response = positions[0], positions[1:5], positions[5:8], positions[8:]
+    assert torch.equal(text, torch.tensor([-1.5, 1.5, 4.5, 7.5]))  # token k at (k - 0.5) * rate
+    assert torch.equal(response, torch.arange(6, dtype=torch.float32))  # SEP, then frames 0..4
+    # the prompt (another utterance) and the mode token come before everything the response reads
+    assert torch.equal(prompt, torch.tensor([-9.0, -8.0, -7.0])) and mode == -10.0
+    # the query predicting frame 4 (the input at position 4) is nearest to phoneme 2 (tokens: bos, p1, p2, ..)
+    assert int((text - response[4]).abs().argmin()) == 2
+
+
+@RATES
+def test_cached_decoding_matches_a_full_forward_pass(rate):
+    model = tiny_model(rate=rate).eval()
     text, prompts, _ = batch()
     (tokens,), _, _ = generate_ar(model, text[:1], prompts[:1], GREEDY, max_steps=12)
-    # recompute greedy choices with one uncached pass over the whole sequence
+    # recompute greedy choices with one uncached pass over the whole sequence, at the positions
+    # training uses (ar_loss): decoding must see the sequence exactly as training did
     with torch.no_grad():
         seq = torch.cat([model.tts_prefix(0, text[0], prompts[0]), model.code_embeddings[0](tokens.clone())])[None]
         n = seq.shape[1]
-        hidden = model.hidden_states(seq, torch.arange(n)[None], torch.ones(1, n, dtype=torch.bool), causal=True)
+        positions = model.tts_positions(len(text[0]), prompts[0].shape[1], tokens.numel())[None]
+        hidden = model.hidden_states(seq, positions, torch.ones(1, n, dtype=torch.bool), causal=True)
     prefix_len = n - tokens.numel()
     full = model.level_logits(hidden[0, prefix_len - 1 : -1], 0).argmax(-1)
     assert torch.equal(full, tokens)
 
 
-def test_batched_ar_equals_one_by_one_under_greedy():
-    model = tiny_model().eval()
+@RATES
+def test_beam_search_and_refine_on_stop_decode_at_the_training_positions(rate):
+    model = tiny_model(rate=rate).eval()
+    text, prompts, _ = batch()
+    (greedy,), _, _ = generate_ar(model, text[:1], prompts[:1], GREEDY, max_steps=12)
+    assert greedy.numel() > 0
+    beam = TokenSampler(SamplingParams(ar_temp=0.0, beam_width=2), "ar")
+    (searched,), _, _ = generate_ar(model, text[:1], prompts[:1], beam, max_steps=12)
+    assert searched.numel() <= 12
+    refine = TokenSampler(SamplingParams(ar_temp=0.0, refine_on_stop=True), "ar")
+    (refined,), _, _ = generate_ar(model, text[:1], prompts[:1], refine, max_steps=12)
+    # greedy tokens re-derived from the full pass at the same positions do not change
+    assert torch.equal(refined, greedy)
+
+
+@RATES
+def test_batched_ar_equals_one_by_one_under_greedy(rate):
+    model = tiny_model(rate=rate).eval()
     text, prompts, _ = batch()
     together, _, _ = generate_ar(model, text, prompts, GREEDY, max_steps=15)
     for i in range(2):

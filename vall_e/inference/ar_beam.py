@@ -21,17 +21,19 @@ from vall_e.sampling.beam import BeamSearch
 def beam_autoregress(
     model: ARNARModel,
     prefix: torch.Tensor,
+    prefix_positions: torch.Tensor,
     sampler: TokenSampler,
     max_steps: int,
     forced: torch.Tensor | None = None,
 ) -> tuple[list[torch.Tensor], list[bool], DecodeStats]:
+    """``prefix`` [L, d] at rotary ``prefix_positions`` [L]; each step takes the next position."""
     width = sampler.params.beam_width
     device = prefix.device
     x = prefix[None].expand(width, -1, -1)
     n = prefix.shape[0]
     cache = KVCache(len(model.blocks))
     valid = torch.ones(width, n, dtype=torch.bool, device=device)
-    hidden = model.hidden_states(x, torch.arange(n, device=device)[None].expand(width, n), valid,
+    hidden = model.hidden_states(x, prefix_positions[None].expand(width, n), valid,
                                  causal=True, cache=cache)
     history = (forced.expand(width, -1) if forced is not None
                else torch.zeros(width, 0, dtype=torch.long, device=device))
@@ -40,7 +42,7 @@ def beam_autoregress(
     search = BeamSearch(width, model.stop_token)
     stats = DecodeStats(len(model.blocks))
     logits_of = lambda h: model.level_logits(h, 0)
-    position = n
+    position = float(prefix_positions[-1]) + 1
     while not search.done and search.length < max_steps:
         log_probs = sampler.log_probs(logits_of(hidden[:, -1]), history)
         parents, tokens = search.step(log_probs)

@@ -36,15 +36,22 @@ class DecodeStats:
         return sum(self.layers_run) / (len(self.layers_run) * self.n_layers)
 
 
-def _left_pad(sequences: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Left-pad [L_i, d] sequences -> x [B, T, d], valid [B, T], positions [B, T]."""
+def _left_pad(
+    sequences: list[torch.Tensor], positions: list[torch.Tensor] | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Left-pad [L_i, d] sequences -> x [B, T, d], valid [B, T], positions [B, T] (float).
+
+    ``positions`` [L_i] per sequence (``ARNARModel.tts_positions``); default 0..L_i-1.
+    """
     lengths = torch.tensor([s.shape[0] for s in sequences])
     t = int(lengths.max())
     x = pad_sequence([s.flip(0) for s in sequences], batch_first=True).flip(1)
     device = x.device
     valid = (torch.arange(t)[None, :] >= (t - lengths)[:, None]).to(device)
-    positions = (valid.long().cumsum(1) - 1).clamp(min=0)
-    return x, valid, positions
+    if positions is None:
+        return x, valid, (valid.long().cumsum(1) - 1).clamp(min=0).float()
+    padded = pad_sequence([p.flip(0) for p in positions], batch_first=True).flip(1)
+    return x, valid, padded.to(device)
 
 
 def cached_step(model: ARNARModel, x, positions, cache: KVCache, logits_of, sampler: TokenSampler):
@@ -69,8 +76,12 @@ def autoregress(
     max_steps: int,
     history: torch.Tensor | None = None,
     stepper=None,
+    prefix_positions: list[torch.Tensor] | None = None,
 ) -> tuple[list[torch.Tensor], list[bool], DecodeStats]:
     """Shared cached loop: feed prefixes, then one sampled token per step until STOP.
+
+    ``prefix_positions`` [L_i] per prefix (default 0..L_i-1); each new token takes the last
+    position plus one.
 
     ``history`` [B, t] holds tokens already in the response (a forced prefix, already part of
     ``prefixes``); penalties see them. Returns each item's new tokens (STOP excluded), whether
@@ -78,7 +89,7 @@ def autoregress(
     ``stepper`` (``vall_e.compile.ARNARStepper``) runs the steps after the prefill on a static
     cache, compiled; it does not do layer-skip.
     """
-    x, valid, positions = _left_pad(prefixes)
+    x, valid, positions = _left_pad(prefixes, prefix_positions)
     batch = x.shape[0]
     cache = KVCache(len(model.blocks))
     hidden = model.hidden_states(x, positions, valid, causal=True, cache=cache)
@@ -117,7 +128,8 @@ def autoregress(
 
 
 def refine_level0(
-    model: ARNARModel, prefix: torch.Tensor, tokens: torch.Tensor, sampler: TokenSampler
+    model: ARNARModel, prefix: torch.Tensor, prefix_positions: torch.Tensor, tokens: torch.Tensor,
+    sampler: TokenSampler,
 ) -> torch.Tensor:
     """Refine-on-stop: re-derive every level-0 token from one full pass over the final sequence.
 
@@ -129,7 +141,8 @@ def refine_level0(
         seq = torch.cat([prefix, model.code_embeddings[0](tokens)])[None]
         n = seq.shape[1]
         valid = torch.ones(1, n, dtype=torch.bool, device=seq.device)
-        positions = torch.arange(n, device=seq.device)[None]
+        steps = torch.arange(1, tokens.shape[0] + 1, dtype=torch.float32, device=seq.device)
+        positions = torch.cat([prefix_positions, prefix_positions[-1] + steps])[None]
         hidden = model.hidden_states(seq, positions, valid, causal=True)
         logits = model.level_logits(hidden[0, prefix.shape[0] - 1 : -1], 0).float()
         logits[:, model.stop_token] = float("-inf")
@@ -151,6 +164,8 @@ def generate_ar(
     tokens exclude them. ``stepper``: see ``autoregress`` (beam search does not use it).
     """
     prefixes = [model.tts_prefix(0, t, p) for t, p in zip(text, prompts)]
+    n_forced = 0 if forced is None else forced.shape[1]
+    positions = [model.tts_positions(len(t), p.shape[-1], n_forced) for t, p in zip(text, prompts)]
     if forced is not None:
         prefixes = [torch.cat([p, model.code_embeddings[0](f)]) for p, f in zip(prefixes, forced)]
     params = sampler.params
@@ -159,15 +174,17 @@ def generate_ar(
             raise ValueError("beam search decodes one item at a time")
         from vall_e.inference.ar_beam import beam_autoregress
 
-        outputs, stopped, stats = beam_autoregress(model, prefixes[0], sampler, max_steps, forced)
+        outputs, stopped, stats = beam_autoregress(model, prefixes[0], positions[0], sampler,
+                                                   max_steps, forced)
     else:
         outputs, stopped, stats = autoregress(
             model, prefixes, embed_token=model.code_embeddings[0],
             logits_of=lambda h: model.level_logits(h, 0), sampler=sampler,
-            stop_token=model.stop_token, max_steps=max_steps, history=forced, stepper=stepper)
+            stop_token=model.stop_token, max_steps=max_steps, history=forced, stepper=stepper,
+            prefix_positions=positions)
     if params.refine_on_stop:
-        refined = [refine_level0(model, prefix, tokens, sampler) if tokens.numel() else tokens
-                   for prefix, tokens in zip(prefixes, outputs)]
+        refined = [refine_level0(model, prefix, position, tokens, sampler) if tokens.numel() else tokens
+                   for prefix, position, tokens in zip(prefixes, positions, outputs)]
         stats.refine_changed = sum(int((a != b).sum()) for a, b in zip(refined, outputs))
         outputs = refined
     return outputs, stopped, stats
@@ -191,12 +208,14 @@ def generate_nar(
     n_levels = model.n_levels if n_levels is None else n_levels
     codes = [l0[None, :] for l0 in level0]
     for level in range(1, n_levels):
-        sequences, starts = [], []
+        sequences, starts, positions = [], [], []
         for text_ids, prompt, current in zip(text, prompts, codes):
             prefix = model.tts_prefix(level, text_ids, prompt)
             starts.append(prefix.shape[0])
             sequences.append(torch.cat([prefix, model.embed_frames(current, level)]))
-        batch = model.pack(sequences, [torch.zeros(s.shape[0], dtype=torch.long) for s in sequences])
+            positions.append(model.tts_positions(len(text_ids), prompt.shape[-1], current.shape[1]))
+        batch = model.pack(sequences, [torch.zeros(s.shape[0], dtype=torch.long) for s in sequences],
+                           positions)
         hidden = model.hidden_states(batch.x, batch.positions, batch.valid, causal=False)
         for index, (start, current) in enumerate(zip(starts, codes)):
             length = current.shape[1]

@@ -113,6 +113,32 @@ class ARNARModel(nn.Module):
         prefix = torch.cat(parts)
         return prefix if self.speaker_offset is None else prefix + self.speaker_offset
 
+    def tts_positions(self, n_text: int, n_prompt: int, n_response: int = 0) -> torch.Tensor:
+        """Rotary positions [L] (float) of ``tts_prefix`` plus ``n_response`` response inputs.
+
+        Without ``text_position_rate`` it is one running count 0..L-1. With a rate r (audio
+        frames per text token in the corpus) the spans get positions of their own:
+
+            mode, prompt   -(P + 2r) - 1 .. -2r - 1   (before everything the response reads)
+            text token k   (k - 0.5) * r             (k = 0 is bos: token k's frames, on average)
+            SEP, inputs    0, 1, 2, ...              (the input at j predicts frame j in the AR)
+
+        so a response query and the phoneme it should be reading are at relative distance ~0
+        (the speaker's own rate moves it by ~10% of j). Attention is over sequence order (the
+        causal mask does not look at positions), so spans may share position values.
+        """
+        device = self.text_embedding.weight.device
+        rate = self.config.text_position_rate
+        if rate <= 0:
+            return torch.arange(n_text + n_prompt + n_response + 2, dtype=torch.float32, device=device)
+        prompt_start = -(n_prompt + 2 * rate)
+        return torch.cat([
+            torch.tensor([prompt_start - 1], device=device),
+            (torch.arange(n_text, dtype=torch.float32, device=device) - 0.5) * rate,
+            prompt_start + torch.arange(n_prompt, dtype=torch.float32, device=device),
+            torch.arange(n_response + 1, dtype=torch.float32, device=device),
+        ])
+
     def stt_prefix(self, audio: torch.Tensor) -> torch.Tensor:
         """[STT] [audio frames] [SEP] -> [L, d]."""
         return torch.cat([self.special(self.stt_mode), self.embed_frames(audio), self.special(self.sep_id)])
@@ -199,12 +225,17 @@ class ARNARModel(nn.Module):
         return self.stt_head(hidden)
 
     # ----- training ---------------------------------------------------------------------
-    def pack(self, sequences: list[torch.Tensor], targets: list[torch.Tensor]) -> PackedBatch:
+    def pack(self, sequences: list[torch.Tensor], targets: list[torch.Tensor],
+             positions: list[torch.Tensor] | None = None) -> PackedBatch:
+        """Right-pad; ``positions`` [L_i] per sequence (default: 0..L_i-1)."""
         lengths = torch.tensor([s.shape[0] for s in sequences])
         x = pad_sequence(sequences, batch_first=True)
         t = x.shape[1]
         valid = (torch.arange(t)[None, :] < lengths[:, None]).to(x.device)
-        positions = torch.arange(t, device=x.device)[None, :].expand(len(sequences), t)
+        if positions is None:
+            positions = torch.arange(t, dtype=torch.float32, device=x.device)[None, :].expand(len(sequences), t)
+        else:
+            positions = pad_sequence(positions, batch_first=True)
         padded_targets = pad_sequence(targets, batch_first=True, padding_value=IGNORE)
         return PackedBatch(x, valid, positions, padded_targets)
 
@@ -216,10 +247,11 @@ class ARNARModel(nn.Module):
         With a ``probe``, the guided heads' scores and every item's spans are left in it for
         ``probe.loss()`` (the queries are the positions that predict frames 0..T-1 and STOP).
         """
-        sequences, targets = [], []
+        sequences, targets, positions = [], [], []
         for text_ids, prompt, response in zip(text, prompts, responses):
             prefix = self.tts_prefix(0, text_ids, prompt)
             seq = torch.cat([prefix, self.code_embeddings[0](response[0])])
+            positions.append(self.tts_positions(len(text_ids), prompt.shape[-1], response.shape[1]))
             target = torch.full((seq.shape[0],), IGNORE, dtype=torch.long, device=seq.device)
             stop = torch.tensor([self.stop_token], device=seq.device)
             target[prefix.shape[0] - 1 :] = torch.cat([response[0], stop])
@@ -227,7 +259,7 @@ class ARNARModel(nn.Module):
             targets.append(target)
             if probe is not None:  # text after the mode token; queries from SEP on
                 probe.spans.append(GuideSpan(1, len(text_ids), prefix.shape[0] - 1, response.shape[1] + 1))
-        batch = self.pack(sequences, targets)
+        batch = self.pack(sequences, targets, positions)
         levels = [0] * len(text)
         weight = self.config.early_exit_loss
         if weight <= 0:
@@ -244,15 +276,16 @@ class ARNARModel(nn.Module):
         self, text: list, prompts: list, responses: list, levels: list[int]
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Parallel loss on level k given levels < k, one k per item. Returns (loss, accuracy)."""
-        sequences, targets = [], []
+        sequences, targets, positions = [], [], []
         for text_ids, prompt, response, level in zip(text, prompts, responses, levels):
             prefix = self.tts_prefix(level, text_ids, prompt)
             seq = torch.cat([prefix, self.embed_frames(response, level)])
+            positions.append(self.tts_positions(len(text_ids), prompt.shape[-1], response.shape[1]))
             target = torch.full((seq.shape[0],), IGNORE, dtype=torch.long, device=seq.device)
             target[prefix.shape[0] :] = response[level]
             sequences.append(seq)
             targets.append(target)
-        batch = self.pack(sequences, targets)
+        batch = self.pack(sequences, targets, positions)
         hidden = self.hidden_states(batch.x, batch.positions, batch.valid, causal=False)
         return _scored(self.level_logits, hidden, batch.targets, levels)
 
