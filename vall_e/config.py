@@ -198,6 +198,10 @@ class TrainConfig:
     gradient_checkpointing: bool = False  # recompute block activations in backward: less memory
     wandb: bool = False
     wandb_project: str = "vall_e"
+    # an exported AR+NAR checkpoint directory whose weights a fresh run starts from (its text
+    # vocabulary too); tensors whose shape changed start fresh and are listed. Fresh optimiser
+    # and step count: for a new config on old weights (a GPU run, fewer codec levels)
+    init_from: Optional[str] = None
 
     def validate(self) -> None:
         if self.precision not in ("32-true", "32", "bf16-mixed", "16-mixed", "bf16-true"):
@@ -241,6 +245,9 @@ class Config:
         self.model.validate()
         self.data.validate()
         self.train.validate()
+        if self.train.init_from and self.model.family != "ar_nar":
+            raise ConfigError("train.init_from starts an AR+NAR run from a checkpoint; an LLM-TTS "
+                              "run starts from model.base_model instead")
         return self
 
     def to_dict(self) -> dict:

@@ -59,8 +59,15 @@ def _setup_ar_nar(config, output_dir, utterances, train_utts, val_utts, codec_in
     from vall_e.models.checkpoint import build_model, save_checkpoint
     from vall_e.training.module import ARNARLightning
 
-    tokenizer = _vocab(output_dir, (u.phonemes for u in utterances), resume)
-    module = ARNARLightning(build_model(config, tokenizer, codec_info), config)
+    init = config.train.init_from
+    if init and not resume:  # on resume the run's own weights and vocab win
+        from vall_e.training.init_from import initial_model
+
+        model, tokenizer = initial_model(init, config, codec_info, output_dir)
+    else:
+        tokenizer = _vocab(output_dir, (u.phonemes for u in utterances), resume)
+        model = build_model(config, tokenizer, codec_info)
+    module = ARNARLightning(model, config)
 
     def export(directory: Path, module: L.LightningModule, step: int) -> None:
         save_checkpoint(directory, module.model, config, tokenizer, codec_info, step)
