@@ -89,7 +89,7 @@ def forced_agreement(engine, speaker, reference_tokens: list[int]) -> float:
             codes = torch.tensor(reference_tokens[:-1], dtype=torch.long)
             seq = torch.cat([prefix, model.code_embeddings[0](codes)])[None]
             n = seq.shape[1]
-            positions = model.tts_positions(len(text_ids), prompt.shape[-1], len(codes))[None]
+            positions = model.training_positions(text_ids, prompt, codes)[None]
             hidden = model.hidden_states(seq, positions,
                                          torch.ones(1, n, dtype=torch.bool), causal=True)
             predicted = model.level_logits(hidden[0, prefix.shape[0] - 1:], 0).argmax(-1)

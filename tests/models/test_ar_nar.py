@@ -56,6 +56,21 @@ def test_aligned_positions_put_each_frame_next_to_the_text_it_reads():
     assert int((text - response[4]).abs().argmin()) == 2
 
 
+def test_training_places_each_utterance_at_its_own_speaking_rate():
+    model = tiny_model(rate=3.0)
+    text_ids, prompt, response = torch.zeros(6, dtype=torch.long), torch.zeros(K, 2), torch.zeros(K, 8)
+    positions = model.training_positions(text_ids, prompt, response)
+    # 8 frames over 4 phonemes: 2 frames each, phoneme k centred at (k - 0.5) * 2
+    assert model.speaking_rate(6, 8) == 2.0
+    assert torch.equal(positions[1:7], torch.tensor([-1.0, 1.0, 3.0, 5.0, 7.0, 9.0]))
+    assert torch.equal(positions[-9:], torch.arange(9, dtype=torch.float32))
+    # a slower reading of the same text stretches the text's positions, not the response's
+    slow = model.training_positions(text_ids, prompt, torch.zeros(K, 16))
+    assert torch.equal(slow[1:7], 2 * positions[1:7])
+    with pytest.raises(ValueError, match="rate must be > 0"):
+        model.tts_positions(4, 2, 0, rate=0.0)
+
+
 @RATES
 def test_cached_decoding_matches_a_full_forward_pass(rate):
     model = tiny_model(rate=rate).eval()

@@ -157,15 +157,21 @@ def generate_ar(
     max_steps: int,
     forced: torch.Tensor | None = None,
     stepper=None,
+    rates: list[float | None] | None = None,
 ) -> tuple[list[torch.Tensor], list[bool], DecodeStats]:
     """Level-0 codes for each (text ids, prompt codes [K, Tp]) pair.
+
+    ``rates``: per item, the speaking rate (frames per text token) aligned positions read at
+    (``ARNARModel.tts_positions``); None = the model's default. Ignored without them.
 
     ``forced`` [B, Tf] level-0 codes start every response (input-prompt-prefix); the returned
     tokens exclude them. ``stepper``: see ``autoregress`` (beam search does not use it).
     """
     prefixes = [model.tts_prefix(0, t, p) for t, p in zip(text, prompts)]
     n_forced = 0 if forced is None else forced.shape[1]
-    positions = [model.tts_positions(len(t), p.shape[-1], n_forced) for t, p in zip(text, prompts)]
+    rates = rates or [None] * len(text)
+    positions = [model.tts_positions(len(t), p.shape[-1], n_forced, r)
+                 for t, p, r in zip(text, prompts, rates)]
     if forced is not None:
         prefixes = [torch.cat([p, model.code_embeddings[0](f)]) for p, f in zip(prefixes, forced)]
     params = sampler.params
@@ -199,8 +205,12 @@ def generate_nar(
     sampler: TokenSampler,
     n_levels: int | None = None,
     known: list[torch.Tensor] | None = None,
+    rates: list[float | None] | None = None,
 ) -> list[torch.Tensor]:
     """Fill levels 1..n_levels-1 given level 0; returns codes [n_levels, T] per item.
+
+    ``rates``: as in ``generate_ar``. The NAR sees the whole response, so by default each item
+    is placed at its own rate (its frames over its text tokens), as in training.
 
     ``known`` [K, Tk] codes per item are kept as they are over the first Tk frames (a forced
     response prefix whose every level is already known).
@@ -209,11 +219,13 @@ def generate_nar(
     codes = [l0[None, :] for l0 in level0]
     for level in range(1, n_levels):
         sequences, starts, positions = [], [], []
-        for text_ids, prompt, current in zip(text, prompts, codes):
+        for text_ids, prompt, current, rate in zip(text, prompts, codes, rates or [None] * len(text)):
             prefix = model.tts_prefix(level, text_ids, prompt)
             starts.append(prefix.shape[0])
             sequences.append(torch.cat([prefix, model.embed_frames(current, level)]))
-            positions.append(model.tts_positions(len(text_ids), prompt.shape[-1], current.shape[1]))
+            if rate is None:
+                rate = model.speaking_rate(len(text_ids), current.shape[1])
+            positions.append(model.tts_positions(len(text_ids), prompt.shape[-1], current.shape[1], rate))
         batch = model.pack(sequences, [torch.zeros(s.shape[0], dtype=torch.long) for s in sequences],
                            positions)
         hidden = model.hidden_states(batch.x, batch.positions, batch.valid, causal=False)

@@ -106,6 +106,14 @@ class ARNAREngine:
         return speaker_from_recording(self.codec, reference, settings.input_prompt_length,
                                       transcript, settings.language)
 
+    def speaking_rate(self, speaker: SpeakerProfile | None) -> float | None:
+        """Frames per text token of the speaker's reference (aligned positions), measured from
+        its transcript; None (the model's corpus average) without one."""
+        if speaker is None or speaker.codes is None or not speaker.phonemes:
+            return None
+        n_text_ids = len(self.tokenizer.encode(speaker.phonemes))  # with bos and eos
+        return self.model.speaking_rate(n_text_ids, speaker.codes.shape[1])
+
     def _prompt(self, speaker: SpeakerProfile | None, settings: PromptSettings) -> torch.Tensor:
         if speaker is None or speaker.codes is None:
             raise TextError("AR+NAR models clone a voice from a reference recording: make the "
@@ -134,8 +142,9 @@ class ARNAREngine:
         voice = find_voice(str(reference))
         if voice is not None:  # a shipped voice's name in place of a recording
             reference, prompt_text = voice.wav, prompt_text or voice.transcript
-        speaker = self.create_speaker(reference, prompt_text if params.input_prompt_prefix
-                                      else None, settings)
+        # aligned positions read at the reference's own pace when its transcript is known
+        wants_transcript = params.input_prompt_prefix or self.model.aligned_positions
+        speaker = self.create_speaker(reference, prompt_text if wants_transcript else None, settings)
         encode = time.perf_counter() - start
         (result,) = self.synthesize([text], speaker, params, settings)
         result.seconds["prepare"] = result.seconds.get("prepare", 0.0) + encode
@@ -175,9 +184,10 @@ class ARNAREngine:
         generator = make_generator(params.seed, self.device)
         start = time.perf_counter()
         ar_sampler = TokenSampler(params, "ar", generator, stop_token=self.model.stop_token)
+        rate = self.speaking_rate(speaker) if self.model.aligned_positions else None
         level0, stopped, stats = generate_ar(
             self.model, text_ids, prompts, ar_sampler, settings.max_ar_steps, forced=forced,
-            stepper=self.stepper)
+            stepper=self.stepper, rates=[rate] * len(texts))
         timings["ar"] = time.perf_counter() - start
         if any(tokens.numel() == 0 for tokens in level0):
             raise GenerationError("the AR stopped before producing any audio frame; try another seed")

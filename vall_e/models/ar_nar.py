@@ -113,24 +113,38 @@ class ARNARModel(nn.Module):
         prefix = torch.cat(parts)
         return prefix if self.speaker_offset is None else prefix + self.speaker_offset
 
-    def tts_positions(self, n_text: int, n_prompt: int, n_response: int = 0) -> torch.Tensor:
+    @property
+    def aligned_positions(self) -> bool:
+        return self.config.text_position_rate > 0
+
+    @staticmethod
+    def speaking_rate(n_text_ids: int, n_frames: int) -> float:
+        """Audio frames per text token of an utterance (``n_text_ids`` counts bos and eos)."""
+        return n_frames / max(1, n_text_ids - 2)
+
+    def tts_positions(self, n_text: int, n_prompt: int, n_response: int = 0,
+                      rate: float | None = None) -> torch.Tensor:
         """Rotary positions [L] (float) of ``tts_prefix`` plus ``n_response`` response inputs.
 
-        Without ``text_position_rate`` it is one running count 0..L-1. With a rate r (audio
-        frames per text token in the corpus) the spans get positions of their own:
+        Without ``model.text_position_rate`` it is one running count 0..L-1. With aligned
+        positions and ``rate`` r (audio frames per text token; default: the config's corpus
+        average) the spans get positions of their own:
 
             mode, prompt   -(P + 2r) - 1 .. -2r - 1   (before everything the response reads)
-            text token k   (k - 0.5) * r             (k = 0 is bos: token k's frames, on average)
+            text token k   (k - 0.5) * r             (k = 0 is bos: the centre of token k's frames)
             SEP, inputs    0, 1, 2, ...              (the input at j predicts frame j in the AR)
 
-        so a response query and the phoneme it should be reading are at relative distance ~0
-        (the speaker's own rate moves it by ~10% of j). Attention is over sequence order (the
-        causal mask does not look at positions), so spans may share position values.
+        so a response query and the phoneme it should be reading are at relative distance ~0.
+        Training passes each utterance's own rate (``speaking_rate``), so position alone says
+        which phoneme is due and the rate at inference sets the pace. Attention follows sequence
+        order (the causal mask ignores positions), so spans may share position values.
         """
         device = self.text_embedding.weight.device
-        rate = self.config.text_position_rate
-        if rate <= 0:
+        if not self.aligned_positions:
             return torch.arange(n_text + n_prompt + n_response + 2, dtype=torch.float32, device=device)
+        rate = self.config.text_position_rate if rate is None else rate
+        if not rate > 0:
+            raise ValueError(f"the speaking rate must be > 0 frames per text token, got {rate}")
         prompt_start = -(n_prompt + 2 * rate)
         return torch.cat([
             torch.tensor([prompt_start - 1], device=device),
@@ -138,6 +152,13 @@ class ARNARModel(nn.Module):
             prompt_start + torch.arange(n_prompt, dtype=torch.float32, device=device),
             torch.arange(n_response + 1, dtype=torch.float32, device=device),
         ])
+
+    def training_positions(self, text_ids: torch.Tensor, prompt: torch.Tensor,
+                           response: torch.Tensor) -> torch.Tensor:
+        """``tts_positions`` of a training sequence, at the utterance's own speaking rate."""
+        frames = response.shape[-1]
+        return self.tts_positions(len(text_ids), prompt.shape[-1], frames,
+                                  self.speaking_rate(len(text_ids), frames))
 
     def stt_prefix(self, audio: torch.Tensor) -> torch.Tensor:
         """[STT] [audio frames] [SEP] -> [L, d]."""
@@ -251,7 +272,7 @@ class ARNARModel(nn.Module):
         for text_ids, prompt, response in zip(text, prompts, responses):
             prefix = self.tts_prefix(0, text_ids, prompt)
             seq = torch.cat([prefix, self.code_embeddings[0](response[0])])
-            positions.append(self.tts_positions(len(text_ids), prompt.shape[-1], response.shape[1]))
+            positions.append(self.training_positions(text_ids, prompt, response))
             target = torch.full((seq.shape[0],), IGNORE, dtype=torch.long, device=seq.device)
             stop = torch.tensor([self.stop_token], device=seq.device)
             target[prefix.shape[0] - 1 :] = torch.cat([response[0], stop])
@@ -280,7 +301,7 @@ class ARNARModel(nn.Module):
         for text_ids, prompt, response, level in zip(text, prompts, responses, levels):
             prefix = self.tts_prefix(level, text_ids, prompt)
             seq = torch.cat([prefix, self.embed_frames(response, level)])
-            positions.append(self.tts_positions(len(text_ids), prompt.shape[-1], response.shape[1]))
+            positions.append(self.training_positions(text_ids, prompt, response))
             target = torch.full((seq.shape[0],), IGNORE, dtype=torch.long, device=seq.device)
             target[prefix.shape[0] :] = response[level]
             sequences.append(seq)
