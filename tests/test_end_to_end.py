@@ -3,6 +3,7 @@ import csv
 import json
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import time
 
 import numpy as np
 import soundfile as sf
+import torch
 
 from tests.conftest import REPO, run_module, write_tiny_config
 
@@ -90,3 +92,18 @@ def test_killed_training_resumes_from_its_last_checkpoint(tiny_run, tiny_codec_d
     assert min(s for s in resumed_steps if s >= killed_at) >= killed_at - 1
     assert len(list((run_dir / "logs").glob("version_*"))) == 2  # the first run's logs survive
     assert not math.isnan(float(read_metrics(run_dir)[-1].get("train/loss") or 0))
+
+
+def test_a_moved_run_resumes_into_the_same_resume_file(tiny_run, tiny_codec_dir, tmp_path):
+    first = tmp_path / "before"
+    config = write_tiny_config(tmp_path, tiny_codec_dir, first, max_steps=4, checkpoint_every_n_steps=2,
+                               val_every_n_steps=50)
+    run_module("vall_e.train", "--yaml", str(config), "--data", str(tiny_run.data), "--quiet")
+    moved = tmp_path / "after"
+    shutil.move(first, moved)
+    run_module("vall_e.train", "--yaml", str(config), "--data", str(tiny_run.data), "--quiet",
+               "--output-dir", str(moved), "--resume", "--max-steps", "6")
+    # one resume file, holding step 6: the next --resume continues from there, not from step 4
+    assert [p.name for p in (moved / "lightning").iterdir()] == ["last.ckpt"]
+    state = torch.load(moved / "lightning" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert state["global_step"] == 6

@@ -131,6 +131,7 @@ def train_codec(config: CodecTrainConfig, quiet: bool = False) -> Path:
         enable_progress_bar=not quiet, enable_model_summary=not quiet,
         enable_checkpointing=True, default_root_dir=str(output),
         callbacks=[ModelCheckpoint(dirpath=str(last.parent), save_top_k=0, save_last=True,
+                                   enable_version_counter=False,  # see training.train.resume_checkpoint
                                    every_n_train_steps=config.checkpoint_every),
                    ExportCodec(output / "codec", config.checkpoint_every)],
     )

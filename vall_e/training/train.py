@@ -95,9 +95,14 @@ def check_resume(output_dir: Path, resume: bool) -> Path:
 
 
 def resume_checkpoint(output_dir: Path, every: int) -> ModelCheckpoint:
-    """Writes ``lightning/last.ckpt`` (optimiser + loop state) every ``every`` steps."""
+    """Writes ``lightning/last.ckpt`` (optimiser + loop state) every ``every`` steps.
+
+    Always that one file: with Lightning's version counter a run resumed from a directory that
+    was moved or copied writes ``last-v1.ckpt`` beside the stale ``last.ckpt``, and the next
+    ``--resume`` would silently go back to the stale one.
+    """
     return ModelCheckpoint(dirpath=str(output_dir / "lightning"), every_n_train_steps=every,
-                           save_top_k=0, save_last=True)
+                           save_top_k=0, save_last=True, enable_version_counter=False)
 
 
 def make_loaders(config: Config, train_set, val_set, collate) -> tuple[DataLoader, DataLoader]:
