@@ -8,7 +8,10 @@ Stages, each decoded by the checkpoint's codec and transcribed by Whisper base:
 - ``codec``: the item's own codes (the ceiling: what the codec loses);
 - ``nar``: the item's own level 0, levels 1..K-1 from the NAR (what the NAR loses);
 - ``ar+nar``: level 0 from the AR (item's text, prompt from another utterance of its speaker),
-  then the NAR: full synthesis, as ``python -m vall_e`` does it.
+  then the NAR: full synthesis, as ``python -m vall_e`` does it. With aligned positions the AR
+  reads at the model's average speaking rate, or with ``--oracle-rate`` at the item's own
+  (what a reference transcript of the same pace would give: does the model read when the
+  pace is right?).
 
 If ``nar`` is close to ``codec`` and ``ar+nar`` is far off, the AR is the problem.
 """
@@ -40,6 +43,8 @@ def main(argv=None) -> int:
     parser.add_argument("--ar-temp", type=float, default=1.0, help="AR temperature (0 = greedy)")
     parser.add_argument("--max-seconds", type=float, default=8.0,
                         help="skip validation items longer than this (keeps the run short)")
+    parser.add_argument("--oracle-rate", action="store_true",
+                        help="aligned positions: read at each item's own frames per text token")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
@@ -65,9 +70,11 @@ def main(argv=None) -> int:
         with torch.inference_mode():
             (nar_codes,) = generate_nar(model, [example.text], [example.prompt], [example.codes[0]],
                                         TokenSampler(params, "nar", generator))
+            rate = (model.speaking_rate(len(example.text), example.codes.shape[1])
+                    if args.oracle_rate else None)
             level0, _, _ = generate_ar(model, [example.text], [example.prompt],
                                        TokenSampler(params, "ar", generator, model.stop_token),
-                                       max_steps=int(2 * example.codes.shape[1]) + 50)
+                                       max_steps=int(2 * example.codes.shape[1]) + 50, rates=[rate])
             (full,) = generate_nar(model, [example.text], [example.prompt], level0,
                                    TokenSampler(params, "nar", generator))
         for stage, codes in zip(STAGES, (example.codes, nar_codes, full)):
