@@ -231,6 +231,10 @@ class InferenceConfig:
     input_prompt_length: float = 6.0  # seconds of the reference kept as the acoustic prompt
     device: str = "auto"
     max_text_chars: int = 1000
+    # AR+NAR over a residual codec: generate and decode only the first N levels (the NAR fills
+    # levels 1..N-1). Fewer NAR passes; and a NAR that guesses a level worse than leaving it out
+    # (measured for the default model in training) can be kept out of the audio. None = all
+    levels: Optional[int] = None
 
 
 @dataclass
@@ -245,6 +249,12 @@ class Config:
         self.model.validate()
         self.data.validate()
         self.train.validate()
+        levels = self.inference.levels
+        if levels is not None and self.model.family != "ar_nar":
+            raise ConfigError("inference.levels is for AR+NAR models; remove it for family llm")
+        if levels is not None and not 1 <= levels <= self.codec.n_levels:
+            raise ConfigError(f"inference.levels must be between 1 and codec.n_levels "
+                              f"({self.codec.n_levels}), got {levels}")
         if self.train.init_from and self.model.family != "ar_nar":
             raise ConfigError("train.init_from starts an AR+NAR run from a checkpoint; an LLM-TTS "
                               "run starts from model.base_model instead")

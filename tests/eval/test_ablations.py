@@ -8,7 +8,7 @@ import torch
 from vall_e.codecs import get_codec
 from vall_e.codecs.mel.codec import save_random_mel
 from vall_e.config import CodecConfig
-from vall_e.errors import ConfigError, DataError
+from vall_e.errors import CodecMismatchError, ConfigError, DataError
 from vall_e.eval import ablations
 from vall_e.eval.judges import QuickJudges, make_judges
 from vall_e.eval.training_logs import read_training_log, select
@@ -27,6 +27,10 @@ def test_decoding_the_first_levels_equals_a_codec_set_up_for_fewer(tmp_path):
     codes = full.encode(torch.randn(4800) * 0.1)
     assert torch.equal(full.decode_levels(codes, 2), two.decode(codes[:, :2]))
     assert not torch.equal(full.decode_levels(codes, 1), full.decode(codes))
+    # codes filled only that far (a model's --levels 2) decode the same as the full codes' prefix
+    assert torch.equal(full.decode_levels(codes[:, :2], 2), full.decode_levels(codes, 2))
+    with pytest.raises(CodecMismatchError, match="1 levels"):
+        full.decode_levels(codes[:, :1], 2)
     with pytest.raises(ValueError, match=r"levels must be an integer in \[1, 4\]"):
         full.decode_levels(codes, 5)
     full.residual = False  # e.g. SNAC's sub-frame layout

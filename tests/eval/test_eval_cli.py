@@ -80,6 +80,16 @@ def test_model_eval_with_fake_judges(tiny_run, refs, tmp_path, capsys):
     assert all(r["wer"] == 0 for r in cat)  # the fake judge hears exactly that sentence
     assert doc["overall"]["ar_steps_per_audio_second"] > 0
     assert all(1 <= r["ar_steps"] <= 40 for r in doc["items"])
+    assert doc["setup"]["levels"] is None  # the checkpoint's default: every level
+
+
+def test_model_eval_passes_levels_to_the_engine(tiny_run, refs, tmp_path):
+    sentences = write_sentences(tmp_path / "s.txt", "The cat sat.")
+    out = tmp_path / "eval.json"
+    assert main(["--model", str(tiny_run.checkpoint), "--sentences", str(sentences), "--refs",
+                 str(refs), "--json", str(out), "--device", "cpu", "--max-ar-steps", "20",
+                 "--seed", "0", "--levels", "1", "--quiet"], judges=FakeJudges()) == 0
+    assert json.loads(out.read_text())["setup"]["levels"] == 1
 
 
 def test_model_eval_real_judges(tiny_run, refs, tmp_path):

@@ -25,7 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="score the reference recordings as they are (the judges' baseline)")
     what.add_argument("--codec-path", help="codec weights directory (for --model: overrides the "
                       "checkpoint's)")
-    what.add_argument("--levels", type=int, help="--codec: number of code levels kept (default 8)")
+    what.add_argument("--levels", type=int, help="--codec: number of code levels kept (default 8); "
+                      "--model (AR+NAR): levels generated and decoded (default: the checkpoint's)")
     data = p.add_argument_group("data")
     data.add_argument("--sentences", help="text file, one sentence a line (needed with --model)")
     data.add_argument("--refs", required=True, help="directory of reference wavs, each with a "
@@ -56,8 +57,8 @@ def _check(args: argparse.Namespace) -> None:
     if (args.codec or args.originals) and args.sentences:
         raise ConfigError("--codec and --originals score the references' own transcripts; "
                           "--sentences does not apply")
-    if args.levels is not None and (not args.codec or args.levels <= 0):
-        raise ConfigError("--levels takes a positive number and only applies with --codec")
+    if args.levels is not None and (not (args.codec or args.model) or args.levels <= 0):
+        raise ConfigError("--levels takes a positive number and only applies with --codec or --model")
     for flag in ("limit", "per_speaker", "max_sentences"):
         if getattr(args, flag) is not None and getattr(args, flag) <= 0:
             raise ConfigError(f"--{flag.replace('_', '-')} must be positive")
@@ -114,9 +115,11 @@ def main(argv: list[str] | None = None, judges=None) -> int:
         settings = engine.defaults
         if args.max_ar_steps:
             settings = replace(settings, max_ar_steps=args.max_ar_steps)
+        if args.levels:
+            settings = replace(settings, levels=args.levels)
         rows = evaluate_model(engine, sentences, refs, judges, params, settings, progress=say)
         setup = {"mode": "model", "model": str(args.model), "sampling": asdict(params),
-                 "max_ar_steps": settings.max_ar_steps}
+                 "max_ar_steps": settings.max_ar_steps, "levels": settings.levels}
     elif args.originals:
         rows = evaluate_originals(refs, judges, progress=say)
         setup = {"mode": "originals", "refs": str(args.refs)}

@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     task.add_argument("--max-ar-steps", type=int, help="hard cap on AR steps (frames of level 0); generation always ends")
     task.add_argument("--input-prompt-length", type=float,
                       help="seconds of the reference kept as the acoustic prompt (default from the checkpoint, 6)")
+    task.add_argument("--levels", type=int,
+                      help="AR+NAR over a residual codec: generate and decode only the first N code "
+                           "levels (fewer NAR passes; default from the checkpoint: all)")
     task.add_argument("--prompt-text", help="transcript of REFERENCE (needed by --input-prompt-prefix "
                       "and by orpheus-layout models to clone a recording)")
     add_sampling_flags(p)
@@ -105,9 +108,11 @@ def main(argv: list[str] | None = None) -> int:
         raise AudioError(f"audio file not found: {args.reference}; give a recording{voices}")
     overrides = {k: v for k, v in {
         "language": args.language, "max_ar_steps": args.max_ar_steps,
-        "input_prompt_length": args.input_prompt_length}.items() if v is not None}
+        "input_prompt_length": args.input_prompt_length, "levels": args.levels}.items() if v is not None}
     if overrides.get("max_ar_steps", 1) <= 0:
         raise ConfigError("--max-ar-steps must be positive")
+    if overrides.get("levels", 1) <= 0:
+        raise ConfigError("--levels must be a positive number of code levels")
     if overrides.get("input_prompt_length", 1) <= 0:
         raise ConfigError("--input-prompt-length must be positive (seconds)")
     settings = replace(engine.defaults, **overrides)

@@ -242,7 +242,8 @@ class AudioCodec(abc.ABC):
         return wav.clone()
 
     def decode_levels(self, codes: torch.Tensor, levels: int) -> torch.Tensor:
-        """Decode only the first ``levels`` levels of full codes [K, T] or [B, K, T].
+        """Decode only the first ``levels`` levels of codes [K', T] or [B, K', T], where
+        ``levels`` <= K' <= K (full codes, or codes a model filled only that far).
 
         Only residual codecs allow it: their level k refines the sum of levels < k, so dropping
         the finer levels gives the coarser audio a model that predicted fewer levels would
@@ -253,7 +254,7 @@ class AudioCodec(abc.ABC):
                               "them is not defined")
         if isinstance(levels, bool) or not isinstance(levels, int) or not 1 <= levels <= self.n_levels:
             raise ValueError(f"levels must be an integer in [1, {self.n_levels}], got {levels}")
-        codes = self._check_codes(codes)[:, :levels]
+        codes = self._check_codes(codes, levels)[:, :levels]
         with torch.inference_mode():
             wav = self._decode(codes).float()
         return wav.clone()
@@ -278,7 +279,8 @@ class AudioCodec(abc.ABC):
             raise ValueError(f"{self.name}.encode got NaN or infinite samples")
         return wav.to(self.device, torch.float32)
 
-    def _check_codes(self, codes: torch.Tensor) -> torch.Tensor:
+    def _check_codes(self, codes: torch.Tensor, levels: int | None = None) -> torch.Tensor:
+        """Validated int codes [B, K', T]: K' = K, or with ``levels`` any K' in [levels, K]."""
         if not isinstance(codes, torch.Tensor):
             codes = torch.as_tensor(codes)
         if codes.is_floating_point() or codes.is_complex() or codes.dtype == torch.bool:
@@ -290,7 +292,8 @@ class AudioCodec(abc.ABC):
                 f"{self.name}.decode expects codes shaped [K, T] or [B, K, T], "
                 f"got {tuple(codes.shape)}"
             )
-        if codes.shape[1] != self.n_levels:
+        if not (codes.shape[1] == self.n_levels if levels is None
+                else levels <= codes.shape[1] <= self.n_levels):
             raise CodecMismatchError(
                 f"codes have {codes.shape[1]} levels but {self.name} is set up for "
                 f"{self.n_levels}; use codes made with this codec config"

@@ -39,6 +39,8 @@ class PromptSettings:
     max_ar_steps: int = 1500  # AR+NAR: level-0 frames; LLM-TTS: generated tokens
     input_prompt_length: float = 6.0  # seconds of the reference used as the acoustic prompt
     max_text_chars: int = 1000
+    # AR+NAR: codec levels generated and decoded (the NAR fills 1..levels-1); None = all
+    levels: int | None = None
 
 
 @dataclass

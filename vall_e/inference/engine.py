@@ -16,7 +16,7 @@ import torch
 
 from vall_e.audio import load_audio
 from vall_e.codecs import AudioCodec, get_codec
-from vall_e.errors import GenerationError, SamplingError, TextError
+from vall_e.errors import ConfigError, GenerationError, SamplingError, TextError
 from vall_e.inference.ar_nar_decode import generate_ar, generate_nar, generate_stt
 from vall_e.inference.common import (
     PromptSettings,
@@ -47,7 +47,7 @@ class ARNAREngine:
         inference = checkpoint.config.inference
         self.defaults = PromptSettings(
             inference.language, inference.max_ar_steps, inference.input_prompt_length,
-            inference.max_text_chars,
+            inference.max_text_chars, inference.levels,
         )
 
     @classmethod
@@ -105,6 +105,18 @@ class ARNAREngine:
         settings = settings or self.defaults
         return speaker_from_recording(self.codec, reference, settings.input_prompt_length,
                                       transcript, settings.language)
+
+    def _levels(self, settings: PromptSettings) -> int:
+        """Codec levels to generate and decode (``--levels``), checked against model and codec."""
+        if settings.levels is None:
+            return self.model.n_levels
+        if not 1 <= settings.levels <= self.model.n_levels:
+            raise ConfigError(f"--levels must be between 1 and {self.model.n_levels} (the model's "
+                              f"codec levels), got {settings.levels}")
+        if settings.levels < self.codec.n_levels and not self.codec.residual:
+            raise ConfigError(f"--levels {settings.levels}: {self.codec.name} codes are not residual "
+                              "levels, so a prefix of them cannot be decoded; leave --levels out")
+        return settings.levels
 
     def speaking_rate(self, speaker: SpeakerProfile | None) -> float | None:
         """Frames per text token of the speaker's reference (aligned positions), measured from
@@ -196,13 +208,15 @@ class ARNAREngine:
         if forced is not None:
             level0 = [torch.cat([f, tokens]) for f, tokens in zip(forced, level0)]
             known = [speaker.codes.to(self.device)] * len(texts)
+        levels = self._levels(settings)
         codes = generate_nar(self.model, text_ids, prompts, level0,
-                             TokenSampler(params, "nar", generator), known=known)
+                             TokenSampler(params, "nar", generator), n_levels=levels, known=known)
         if forced is not None:
             codes = [c[:, forced.shape[1]:] for c in codes]
         timings["nar"] = time.perf_counter() - start
         start = time.perf_counter()
-        audio = [self.codec.decode(c[None])[0].float().cpu() for c in codes]
+        audio = [(self.codec.decode(c[None]) if levels == self.codec.n_levels
+                  else self.codec.decode_levels(c[None], levels))[0].float().cpu() for c in codes]
         timings["decode"] = time.perf_counter() - start
         return [SynthesisResult(a, self.codec.sample_rate, c.cpu(), s, int(c.shape[1]),
                                 dict(timings), stats)

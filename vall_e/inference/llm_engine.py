@@ -171,6 +171,7 @@ class LLMEngine:
                    max_length: int | None = None, constrain: bool = True) -> list[SynthesisResult]:
         """Speak each of ``texts``; all are decoded together as one padded batch."""
         settings = settings or self.defaults
+        _refuse_levels(settings)
         params = self.check_params(params)
         if params.beam_width > 1 and len(texts) > 1:
             return [r for t in texts
@@ -205,6 +206,7 @@ class LLMEngine:
         exist, while the LM goes on generating. Concatenated they are the one-pass audio
         (exactly for a causal codec such as EnCodec; see ``StreamingDecoder``)."""
         settings = settings or self.defaults
+        _refuse_levels(settings)
         params = self.check_params(params)
         if params.beam_width > 1:
             raise SamplingError("--beam-width cannot stream: a beam's tokens are final only when "
@@ -234,3 +236,9 @@ class LLMEngine:
                                "sampler settings")
         if rest is not None:
             yield rest
+
+
+def _refuse_levels(settings: PromptSettings) -> None:
+    if settings.levels is not None:
+        raise ConfigError("--levels is for AR+NAR models (the NAR fills levels one by one); an "
+                          "LLM-TTS model generates every level of a frame together")
