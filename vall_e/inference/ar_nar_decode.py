@@ -205,12 +205,11 @@ def generate_nar(
     sampler: TokenSampler,
     n_levels: int | None = None,
     known: list[torch.Tensor] | None = None,
-    rates: list[float | None] | None = None,
 ) -> list[torch.Tensor]:
     """Fill levels 1..n_levels-1 given level 0; returns codes [n_levels, T] per item.
 
-    ``rates``: as in ``generate_ar``. The NAR sees the whole response, so by default each item
-    is placed at its own rate (its frames over its text tokens), as in training.
+    The NAR sees the whole response, so with aligned positions each item is placed at the rate
+    its level 0 actually has (its frames over its text tokens), exactly as in training.
 
     ``known`` [K, Tk] codes per item are kept as they are over the first Tk frames (a forced
     response prefix whose every level is already known).
@@ -219,13 +218,11 @@ def generate_nar(
     codes = [l0[None, :] for l0 in level0]
     for level in range(1, n_levels):
         sequences, starts, positions = [], [], []
-        for text_ids, prompt, current, rate in zip(text, prompts, codes, rates or [None] * len(text)):
+        for text_ids, prompt, current in zip(text, prompts, codes):
             prefix = model.tts_prefix(level, text_ids, prompt)
             starts.append(prefix.shape[0])
             sequences.append(torch.cat([prefix, model.embed_frames(current, level)]))
-            if rate is None:
-                rate = model.speaking_rate(len(text_ids), current.shape[1])
-            positions.append(model.tts_positions(len(text_ids), prompt.shape[-1], current.shape[1], rate))
+            positions.append(model.training_positions(text_ids, prompt, current))
         batch = model.pack(sequences, [torch.zeros(s.shape[0], dtype=torch.long) for s in sequences],
                            positions)
         hidden = model.hidden_states(batch.x, batch.positions, batch.valid, causal=False)

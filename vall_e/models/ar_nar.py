@@ -155,7 +155,8 @@ class ARNARModel(nn.Module):
 
     def training_positions(self, text_ids: torch.Tensor, prompt: torch.Tensor,
                            response: torch.Tensor) -> torch.Tensor:
-        """``tts_positions`` of a training sequence, at the utterance's own speaking rate."""
+        """``tts_positions`` at the rate ``response`` actually has (its frames over the text's
+        tokens): every training sequence, and the NAR at inference, which sees the whole response."""
         frames = response.shape[-1]
         return self.tts_positions(len(text_ids), prompt.shape[-1], frames,
                                   self.speaking_rate(len(text_ids), frames))
