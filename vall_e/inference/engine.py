@@ -178,6 +178,7 @@ class ARNAREngine:
         settings = settings or self.defaults
         params = params.validate()
         self._check_layer_skip(params)
+        levels = self._levels(settings)  # checked before the AR runs, not after
         if params.beam_width > 1 and len(texts) > 1:
             return [r for t in texts for r in self.synthesize([t], speaker, params, settings)]
         timings = {}
@@ -208,7 +209,6 @@ class ARNAREngine:
         if forced is not None:
             level0 = [torch.cat([f, tokens]) for f, tokens in zip(forced, level0)]
             known = [speaker.codes.to(self.device)] * len(texts)
-        levels = self._levels(settings)
         codes = generate_nar(self.model, text_ids, prompts, level0,
                              TokenSampler(params, "nar", generator), n_levels=levels, known=known)
         if forced is not None:
