@@ -59,6 +59,8 @@ def test_semantic_checks():
         Config.from_dict({"model": {"attention_dropout": 1.0}})
     with pytest.raises(ConfigError, match="text_position_rate must be >= 0"):
         Config.from_dict({"model": {"text_position_rate": -3.3}})
+    with pytest.raises(ConfigError, match="ar_input_noise must be in"):
+        Config.from_dict({"model": {"ar_input_noise": 1.0}})
 
 
 def test_missing_and_invalid_yaml_files(tmp_path):

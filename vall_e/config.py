@@ -61,6 +61,11 @@ class ModelConfig:
     # j, so the phoneme a frame should read sits near relative distance 0 and attention can find
     # it by position before it has learned to by content. 0: one running position (ar_nar)
     text_position_rate: float = 0.0
+    # share of the AR's response inputs (the previous level-0 codes it is fed in training)
+    # replaced by random codes. Like Tacotron's always-on prenet dropout: a frame-rate AR can
+    # predict most frames from the last one and learns to ignore the text; with unreliable
+    # history the text is the only sure guide. Training only; 0 = off (ar_nar)
+    ar_input_noise: float = 0.0
     # ----- family: llm only -----
     layout: Optional[str] = None  # "flat" (any codec, trained here) or "orpheus" (SNAC ids)
     text_units: str = "phonemes"  # flat layout: "phonemes" or "characters"
@@ -91,6 +96,11 @@ class ModelConfig:
                               f"got {self.text_position_rate}")
         if self.text_position_rate > 0 and self.family != "ar_nar":
             raise ConfigError("model.text_position_rate is an AR+NAR feature; set it to 0 for family llm")
+        if not 0 <= self.ar_input_noise < 1:
+            raise ConfigError(f"model.ar_input_noise must be in [0, 1) (share of AR inputs replaced), "
+                              f"got {self.ar_input_noise}")
+        if self.ar_input_noise > 0 and self.family != "ar_nar":
+            raise ConfigError("model.ar_input_noise is an AR+NAR feature; set it to 0 for family llm")
         bad = [t for t in self.tasks if t not in ("tts", "stt")]
         if bad or not self.tasks:
             raise ConfigError(f"model.tasks {self.tasks} invalid; choose from ['tts', 'stt']")

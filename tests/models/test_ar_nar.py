@@ -169,3 +169,31 @@ def test_attention_dropout_is_its_own_setting():
     assert all(block.attn.dropout == 0.0 and block.drop.p == 0.2 for block in model.blocks)
     model = ARNARModel(ModelConfig(d_model=32, n_layers=2, n_heads=2, attention_dropout=0.3), 10, 2, 16)
     assert all(block.attn.dropout == 0.3 for block in model.blocks)
+
+
+def test_ar_input_noise_replaces_a_share_of_the_inputs_in_training_only():
+    model = tiny_model()
+    model.config.ar_input_noise = 0.5
+    codes = torch.randint(0, CODEBOOK, (4000,), generator=torch.Generator().manual_seed(3))
+    model.train()
+    torch.manual_seed(0)
+    noisy = model._noisy_inputs(codes)
+    changed = (noisy != codes).float().mean().item()
+    # half replaced, of which 1/16 by chance the same code: ~0.47 differ
+    assert 0.42 < changed < 0.52 and int(noisy.max()) < CODEBOOK
+    model.eval()
+    assert torch.equal(model._noisy_inputs(codes), codes)
+
+
+def test_ar_input_noise_changes_the_inputs_but_not_the_targets():
+    text, prompts, responses = batch()
+    clean, noisy = tiny_model(), tiny_model()
+    noisy.config.ar_input_noise = 0.5
+    clean.train(), noisy.train()
+    torch.manual_seed(0)
+    loss_clean, _ = clean.ar_loss(text, prompts, responses)
+    torch.manual_seed(0)
+    loss_noisy, _ = noisy.ar_loss(text, prompts, responses)
+    assert not torch.isclose(loss_clean, loss_noisy)
+    clean.eval(), noisy.eval()  # same weights, no noise at evaluation: the same loss
+    assert torch.isclose(clean.ar_loss(text, prompts, responses)[0], noisy.ar_loss(text, prompts, responses)[0])

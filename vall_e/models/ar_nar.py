@@ -272,7 +272,7 @@ class ARNARModel(nn.Module):
         sequences, targets, positions = [], [], []
         for text_ids, prompt, response in zip(text, prompts, responses):
             prefix = self.tts_prefix(0, text_ids, prompt)
-            seq = torch.cat([prefix, self.code_embeddings[0](response[0])])
+            seq = torch.cat([prefix, self.code_embeddings[0](self._noisy_inputs(response[0]))])
             positions.append(self.training_positions(text_ids, prompt, response))
             target = torch.full((seq.shape[0],), IGNORE, dtype=torch.long, device=seq.device)
             stop = torch.tensor([self.stop_token], device=seq.device)
@@ -293,6 +293,16 @@ class ARNARModel(nn.Module):
         # early-exit loss: every intermediate layer learns to predict through the shared head
         early = [_scored(self.level_logits, h, batch.targets, levels)[0] for h in layers[:-1]]
         return loss + weight * torch.stack(early).mean(), accuracy
+
+    def _noisy_inputs(self, codes: torch.Tensor) -> torch.Tensor:
+        """Level-0 codes as the AR is fed them: in training, ``model.ar_input_noise`` of them
+        replaced by random codes (the targets stay clean)."""
+        noise = self.config.ar_input_noise
+        if not self.training or noise <= 0:
+            return codes
+        replaced = torch.rand(codes.shape, device=codes.device) < noise
+        random_codes = torch.randint_like(codes, self.codebook_size)
+        return torch.where(replaced, random_codes, codes)
 
     def nar_loss(
         self, text: list, prompts: list, responses: list, levels: list[int]
