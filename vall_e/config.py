@@ -212,6 +212,10 @@ class TrainConfig:
     # vocabulary too); tensors whose shape changed start fresh and are listed. Fresh optimiser
     # and step count: for a new config on old weights (a GPU run, fewer codec levels)
     init_from: Optional[str] = None
+    # AR+NAR: share of training steps that also score the NAR (validation always does). The
+    # NAR pass costs about as much as the AR's; < 1 buys more AR updates per CPU hour in a
+    # phase where the AR, not the NAR, is what has to improve
+    nar_probability: float = 1.0
 
     def validate(self) -> None:
         if self.precision not in ("32-true", "32", "bf16-mixed", "16-mixed", "bf16-true"):
@@ -222,6 +226,9 @@ class TrainConfig:
                      "accumulate_grad_batches", "keep_last_checkpoints"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"train.{name} must be positive, got {getattr(self, name)}")
+        if not 0 < self.nar_probability <= 1:
+            raise ConfigError(f"train.nar_probability must be in (0, 1] (share of steps that train "
+                              f"the NAR), got {self.nar_probability}")
         if self.keep_every_n_steps < 0:
             raise ConfigError(f"train.keep_every_n_steps must be >= 0 (0: off), got {self.keep_every_n_steps}")
         if self.strategy not in STRATEGIES:

@@ -1,7 +1,8 @@
 """The LightningModule that trains the AR+NAR model on tts (and optionally stt).
 
 Each training step scores three losses on the same batch and logs them separately:
-the AR loss (level 0 + STOP), the NAR loss (one random level k >= 1 per item), and, with
+the AR loss (level 0 + STOP), the NAR loss (one random level k >= 1 per item; in training on
+a share ``train.nar_probability`` of the steps), and, with
 probability ``data.stt_probability`` when the model has the stt task, the STT loss. With
 ``model.guided_attention`` > 0 the AR pass also scores the guided heads' diagonal prior.
 The module stores no hyperparameter objects, so Lightning's resume checkpoint holds only
@@ -39,7 +40,9 @@ class ARNARLightning(L.LightningModule):
             guided = probe.loss()
             total = total + self.config.model.guided_attention * guided
             metrics["guided_attention"] = guided
-        if model.n_levels > 1:
+        if model.n_levels > 1 and (
+            stage == "val" or self.level_rng.random() < self.config.train.nar_probability
+        ):
             if stage == "val":  # fixed levels so validation numbers are comparable over time
                 levels = [1 + i % (model.n_levels - 1) for i in range(size)]
             else:
