@@ -275,6 +275,9 @@ class Config:
         if self.train.init_from and self.model.family != "ar_nar":
             raise ConfigError("train.init_from starts an AR+NAR run from a checkpoint; an LLM-TTS "
                               "run starts from model.base_model instead")
+        if self.train.nar_probability < 1 and self.model.family != "ar_nar":
+            raise ConfigError("train.nar_probability is for AR+NAR models (an LLM-TTS model has no "
+                              "NAR); remove it for family llm")
         return self
 
     def to_dict(self) -> dict:

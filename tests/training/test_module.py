@@ -34,3 +34,8 @@ def test_nar_trains_on_the_configured_share_of_steps_and_always_validates():
 def test_impossible_nar_probability_is_refused(value):
     with pytest.raises(ConfigError, match="train.nar_probability must be in"):
         Config.from_dict({"train": {"nar_probability": value}})
+
+
+def test_llm_family_refuses_nar_probability():
+    with pytest.raises(ConfigError, match="train.nar_probability is for AR\\+NAR models"):
+        Config.from_dict({"model": {"family": "llm", "layout": "flat"}, "train": {"nar_probability": 0.5}})
