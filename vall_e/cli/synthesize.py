@@ -111,8 +111,6 @@ def main(argv: list[str] | None = None) -> int:
         "input_prompt_length": args.input_prompt_length, "levels": args.levels}.items() if v is not None}
     if overrides.get("max_ar_steps", 1) <= 0:
         raise ConfigError("--max-ar-steps must be positive")
-    if overrides.get("levels", 1) <= 0:
-        raise ConfigError("--levels must be a positive number of code levels")
     if overrides.get("input_prompt_length", 1) <= 0:
         raise ConfigError("--input-prompt-length must be positive (seconds)")
     settings = replace(engine.defaults, **overrides)
