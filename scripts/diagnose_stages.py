@@ -13,6 +13,10 @@ Stages, each decoded by the checkpoint's codec and transcribed by Whisper base:
   (what a reference transcript of the same pace would give: does the model read when the
   pace is right?).
 
+With ``--levels 8 2 1`` every stage is also decoded from only its first L levels (the codec's
+residual prefix), which shows whether the NAR's upper levels help or hurt (``--levels`` of
+``python -m vall_e``).
+
 If ``nar`` is close to ``codec`` and ``ar+nar`` is far off, the AR is the problem.
 """
 import argparse
@@ -45,6 +49,8 @@ def main(argv=None) -> int:
                         help="skip validation items longer than this (keeps the run short)")
     parser.add_argument("--oracle-rate", action="store_true",
                         help="aligned positions: read at each item's own frames per text token")
+    parser.add_argument("--levels", type=int, nargs="+", default=None,
+                        help="level counts each stage is decoded at (default: all levels)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
@@ -54,6 +60,13 @@ def main(argv=None) -> int:
     loaded = load_checkpoint(args.model)
     model = loaded.model.eval()
     codec = get_codec(loaded.config.codec)
+    level_counts = args.levels or [model.n_levels]
+    for count in level_counts:
+        if not 1 <= count <= model.n_levels:
+            raise ConfigError(f"--levels {count}: must be between 1 and {model.n_levels}")
+        if count < model.n_levels and not codec.residual:
+            raise ConfigError(f"--levels {count}: {codec.name} codes are not residual levels")
+    stages = [f"{stage}@{count}" if args.levels else stage for count in level_counts for stage in STAGES]
     info, utterances = load_prepared(args.data)
     _, val = split_train_val(utterances, loaded.config.data.val_fraction)
     val = [u for u in val if u.n_frames <= args.max_seconds * info.frame_rate][: args.items]
@@ -62,7 +75,7 @@ def main(argv=None) -> int:
     judges = make_judges("whisper", threads=args.threads)
     params = SamplingParams(ar_temp=args.ar_temp, seed=args.seed)
     generator = torch.Generator().manual_seed(args.seed)
-    errors = {stage: [0, 0] for stage in STAGES}
+    errors = {stage: [0, 0] for stage in stages}
     print("| item | stage | frames | CER | transcript |")
     print("|---|---|---|---|---|")
     for index, utterance in enumerate(val):
@@ -77,8 +90,12 @@ def main(argv=None) -> int:
                                        max_steps=int(2 * example.codes.shape[1]) + 50, rates=[rate])
             (full,) = generate_nar(model, [example.text], [example.prompt], level0,
                                    TokenSampler(params, "nar", generator))
-        for stage, codes in zip(STAGES, (example.codes, nar_codes, full)):
-            audio = codec.decode(codes[None].long())[0]
+        decoded = [(f"{stage}@{count}" if args.levels else stage, codes[:count], count)
+                   for count in level_counts
+                   for stage, codes in zip(STAGES, (example.codes, nar_codes, full))]
+        for stage, codes, count in decoded:
+            audio = (codec.decode(codes[None].long()) if count == codec.n_levels
+                     else codec.decode_levels(codes[None].long(), count))[0]
             hypothesis = judges.transcribe(to_judge_rate(audio, codec.sample_rate))
             counts = edit_counts(utterance.text, hypothesis)
             errors[stage][0] += counts["char_errors"]
