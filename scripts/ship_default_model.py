@@ -4,6 +4,8 @@
 
 writes vall_e/assets/default/ (checkpoint + codec/ inside, bfloat16 weights) and prints its size.
 The package may carry at most 40 MB; a larger result is refused (nothing is replaced).
+``--levels N`` ships ``inference.levels: N`` (measure first: python -m vall_e.eval --levels N);
+``--int8`` stores the model's linear layers as int8 (python -m vall_e.quantize's format).
 """
 from __future__ import annotations
 
@@ -24,10 +26,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--codec", required=True, help="mel_rvq codec directory")
     parser.add_argument("--out", default=str(DEFAULT_MODEL_DIR), help="target (default: the package's)")
     parser.add_argument("--dtype", choices=["bfloat16", "float16", "float32"], default="bfloat16")
+    parser.add_argument("--levels", type=int, default=None,
+                        help="codec levels the shipped model generates and decodes by default")
+    parser.add_argument("--int8", action="store_true", help="int8 weight-only linear layers")
     args = parser.parse_args(argv)
     staging = f"{args.out}.candidate"
     try:
-        package_default(args.model, args.codec, staging, getattr(torch, args.dtype))
+        package_default(args.model, args.codec, staging, getattr(torch, args.dtype),
+                        levels=args.levels, int8=args.int8)
     except VallEError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -41,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     from vall_e.models.checkpoint import swap_into_place
 
     swap_into_place(Path(staging), Path(args.out))
-    print(f"wrote {args.out}: {size:.1f} MB ({args.dtype})")
+    detail = ", ".join([args.dtype] + (["int8 linears"] if args.int8 else [])
+                       + ([f"levels {args.levels}"] if args.levels else []))
+    print(f"wrote {args.out}: {size:.1f} MB ({detail})")
     return 0
 
 

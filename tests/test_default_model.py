@@ -68,6 +68,33 @@ def test_packaged_default_synthesizes_from_its_own_codec_folder(mel_run, tmp_pat
         (root / "codec_gone").rename(codec_dir)
 
 
+def test_package_default_ships_levels_and_int8_that_still_synthesize(mel_run, tmp_path):
+    from vall_e.quantize.checkpoint import is_quantized, read_manifest
+
+    root, run, codec_dir = mel_run
+    out = package_default(run, codec_dir, tmp_path / "shipped", levels=1, int8=True)
+    meta = json.loads((out / "config.json").read_text())
+    assert meta["config"]["inference"]["levels"] == 1
+    assert is_quantized(out) and read_manifest(out)["spec"]["bits"] == 8
+    assert (out / "codec" / "model.safetensors").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shipped"]  # no staging copy left
+    engine = ARNAREngine.from_checkpoint(out, "cpu")
+    import soundfile as sf
+    reference = tmp_path / "ref.wav"
+    sf.write(reference, 0.1 * torch.randn(24000).numpy(), 24000)
+    result = engine.tts("Hello there.", reference, SamplingParams(ar_temp=0.0))
+    assert result.audio.numel() > 0
+
+
+def test_package_default_refuses_impossible_levels_before_writing(mel_run, tmp_path):
+    from vall_e.errors import ConfigError
+
+    root, run, codec_dir = mel_run
+    with pytest.raises(ConfigError, match="inference.levels"):
+        package_default(run, codec_dir, tmp_path / "shipped", levels=5)
+    assert not any(tmp_path.iterdir())
+
+
 def test_package_default_refuses_another_codec(tiny_run, tmp_path, mel_run):
     _, _, codec_dir = mel_run
     with pytest.raises(CheckpointError, match="mel_rvq"):

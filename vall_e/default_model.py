@@ -5,6 +5,9 @@ is named. ``package_default`` builds that directory from a training run's checkp
 directory: the checkpoint's codec path is rewritten to the ``codec`` folder inside it (the
 loader tries a relative codec path inside the checkpoint first), and floating-point weights
 are stored in a smaller dtype (bfloat16 halves the size; loading casts back to float32).
+Two decisions measured at shipping time go into the shipped copy, not the run: ``levels`` (the
+NAR levels worth decoding, ``inference.levels``) and ``int8`` (weight-only int8 linears, the
+``python -m vall_e.quantize`` format: faster AR steps on CPU).
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from vall_e.config import Config
 from vall_e.errors import CheckpointError
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "assets" / "default"
@@ -40,11 +44,14 @@ def _cast_weights(source: Path, target: Path, dtype: torch.dtype, metadata: dict
 
 
 def package_default(model_dir: str | Path, codec_dir: str | Path, out_dir: str | Path = DEFAULT_MODEL_DIR,
-                    dtype: torch.dtype = torch.bfloat16) -> Path:
+                    dtype: torch.dtype = torch.bfloat16, levels: int | None = None,
+                    int8: bool = False) -> Path:
     """Write ``out_dir`` = the AR+NAR checkpoint ``model_dir`` + the codec ``codec_dir`` inside it.
 
     Both are loaded first, so a broken source is refused before anything is written, and the
     result is written atomically (a failed run leaves the previous default in place).
+    ``levels`` sets the shipped ``inference.levels``; ``int8`` stores the model's linear layers
+    as int8 (one scale per row) instead of ``dtype``.
     """
     from vall_e.codecs.mel.codec import load_mel_model
     from vall_e.models.checkpoint import (
@@ -65,6 +72,9 @@ def package_default(model_dir: str | Path, codec_dir: str | Path, out_dir: str |
     meta = json.loads((model_dir / CONFIG_FILE).read_text())
     meta["config"]["codec"]["path"] = CODEC_FOLDER
     meta["config"]["codec"]["allow_download"] = False
+    if levels is not None:
+        meta["config"].setdefault("inference", {})["levels"] = levels
+        Config.from_dict(meta["config"])  # an impossible level count stops here, before writing
     with staged_directory(out_dir) as staging:
         (staging / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
         shutil.copyfile(model_dir / VOCAB_FILE, staging / VOCAB_FILE)
@@ -72,7 +82,23 @@ def package_default(model_dir: str | Path, codec_dir: str | Path, out_dir: str |
         (staging / CODEC_FOLDER).mkdir()
         shutil.copyfile(codec_dir / "config.json", staging / CODEC_FOLDER / "config.json")
         _cast_weights(codec_dir / "model.safetensors", staging / CODEC_FOLDER / "model.safetensors", dtype)
+        if int8:
+            _quantize_in_place(staging)
     return Path(out_dir)
+
+
+def _quantize_in_place(directory: Path) -> None:
+    """Replace the float checkpoint in ``directory`` by its int8 copy (codec folder kept)."""
+    from vall_e.models.checkpoint import swap_into_place
+    from vall_e.quantize.checkpoint import quantize_checkpoint
+    from vall_e.quantize.convert import QuantSpec
+
+    quantized = directory.with_name(directory.name + ".int8")
+    try:
+        quantize_checkpoint(directory, quantized, QuantSpec(bits=8, group_size=0))
+        swap_into_place(quantized, directory)
+    finally:
+        shutil.rmtree(quantized, ignore_errors=True)
 
 
 def directory_megabytes(directory: str | Path) -> float:
