@@ -30,6 +30,8 @@ def test_case_punctuation_and_spelling():
     assert normalize_text("The Colour of the Theatre") == "the color of the theater"
     assert normalize_text("Mr. Smith") == "mister smith"
     assert normalize_text("forty-two") == normalize_text("42")
+    assert normalize_text("A wolf weighs 30 lbs.") == normalize_text("A wolf weighs thirty pounds.")
+    assert normalize_text("It went 60 mph") == "it went sixty miles per hour"
     assert numbers_to_words("no digits") == "no digits"
 
 

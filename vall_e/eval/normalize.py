@@ -23,7 +23,10 @@ _SPELLING = {
     "travelling": "traveling", "cancelled": "canceled", "jewellery": "jewelry", "cheque": "check",
     "programme": "program", "catalogue": "catalog", "dialogue": "dialog", "okay": "ok",
 }
-_ABBREVIATIONS = {"mr": "mister", "mrs": "missus", "dr": "doctor", "st": "saint", "vs": "versus"}
+_ABBREVIATIONS = {"mr": "mister", "mrs": "missus", "dr": "doctor", "st": "saint", "vs": "versus",
+                  # units Whisper abbreviates after a number ("thirty pounds" -> "30 lbs.")
+                  "lbs": "pounds", "lb": "pound", "oz": "ounces", "ft": "feet", "kg": "kilograms",
+                  "km": "kilometers", "mph": "miles per hour"}
 _SYMBOLS = {"%": " percent ", "&": " and ", "+": " plus ", "@": " at "}
 
 _ORDINAL = re.compile(r"\b(\d+)(st|nd|rd|th)\b")
