@@ -5,7 +5,8 @@
 Random weights and codes of the default model's shape (configs/default.yaml: width 256, 6
 layers, 8 x 1024 codes; 90 phonemes, a 3 s prompt), forward + backward under bf16 autocast as
 training runs it. Prints seconds per part: the AR loss with and without the early-exit loss,
-the NAR loss, and what a step costs with the NAR on every step or on half of them.
+with ``model.ar_self_inputs`` (its extra no-grad pass), the NAR loss, and what a step costs
+with the NAR on every step or on half of them.
 """
 import argparse
 import time
@@ -55,6 +56,10 @@ def main() -> None:
     config.early_exit_loss = 0.0
     ar_plain = seconds(backward(lambda: model.ar_loss(text, prompts, codes)), args.repeats)
     config.early_exit_loss = early_exit
+    self_inputs = config.ar_self_inputs
+    config.ar_self_inputs = 0.3
+    ar_self = seconds(backward(lambda: model.ar_loss(text, prompts, codes)), args.repeats)
+    config.ar_self_inputs = self_inputs
     nar_levels = [1 + i % (levels - 1) for i in range(args.batch)]
     nar = seconds(backward(lambda: model.nar_loss(text, prompts, codes, nar_levels)), args.repeats)
     print(f"batch {args.batch}, {args.frames} frames, {args.threads} thread(s), forward + backward")
@@ -62,6 +67,7 @@ def main() -> None:
     print("|---|---|")
     print(f"| AR loss, early-exit loss {early_exit} | {ar:.2f} |")
     print(f"| AR loss, no early-exit loss | {ar_plain:.2f} |")
+    print(f"| AR loss, early-exit loss {early_exit}, ar_self_inputs 0.3 | {ar_self:.2f} |")
     print(f"| NAR loss (one level per item) | {nar:.2f} |")
     print(f"| step, NAR every step | {ar + nar:.2f} |")
     print(f"| step, train.nar_probability 0.5 | {ar + 0.5 * nar:.2f} |")

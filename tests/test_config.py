@@ -61,6 +61,11 @@ def test_semantic_checks():
         Config.from_dict({"model": {"text_position_rate": -3.3}})
     with pytest.raises(ConfigError, match="ar_input_noise must be in"):
         Config.from_dict({"model": {"ar_input_noise": 1.0}})
+    with pytest.raises(ConfigError, match="ar_self_inputs must be in"):
+        Config.from_dict({"model": {"ar_self_inputs": -0.1}})
+    for name in ("ar_input_noise", "ar_self_inputs"):  # AR+NAR training features only
+        with pytest.raises(ConfigError, match=f"{name} is an AR\\+NAR feature"):
+            Config.from_dict({"model": {"family": "llm", "layout": "flat", name: 0.2}})
 
 
 def test_missing_and_invalid_yaml_files(tmp_path):

@@ -66,6 +66,11 @@ class ModelConfig:
     # predict most frames from the last one and learns to ignore the text; with unreliable
     # history the text is the only sure guide. Training only; 0 = off (ar_nar)
     ar_input_noise: float = 0.0
+    # share of the AR's response inputs replaced by the model's own sampled predictions from a
+    # no-grad teacher-forced pass (parallel scheduled sampling, Duckworth et al. 2019). Free-
+    # running, the AR reads its own history, whose errors are plausible speech, not random
+    # codes; this trains it to recover from them. Costs one extra forward pass; training only
+    ar_self_inputs: float = 0.0
     # ----- family: llm only -----
     layout: Optional[str] = None  # "flat" (any codec, trained here) or "orpheus" (SNAC ids)
     text_units: str = "phonemes"  # flat layout: "phonemes" or "characters"
@@ -101,6 +106,11 @@ class ModelConfig:
                               f"got {self.ar_input_noise}")
         if self.ar_input_noise > 0 and self.family != "ar_nar":
             raise ConfigError("model.ar_input_noise is an AR+NAR feature; set it to 0 for family llm")
+        if not 0 <= self.ar_self_inputs < 1:
+            raise ConfigError(f"model.ar_self_inputs must be in [0, 1) (share of AR inputs replaced by "
+                              f"the model's own predictions), got {self.ar_self_inputs}")
+        if self.ar_self_inputs > 0 and self.family != "ar_nar":
+            raise ConfigError("model.ar_self_inputs is an AR+NAR feature; set it to 0 for family llm")
         bad = [t for t in self.tasks if t not in ("tts", "stt")]
         if bad or not self.tasks:
             raise ConfigError(f"model.tasks {self.tasks} invalid; choose from ['tts', 'stt']")

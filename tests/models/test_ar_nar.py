@@ -185,6 +185,40 @@ def test_ar_input_noise_replaces_a_share_of_the_inputs_in_training_only():
     assert torch.equal(model._noisy_inputs(codes), codes)
 
 
+def test_ar_self_inputs_feed_back_a_share_of_the_models_own_samples_in_training_only():
+    model = tiny_model()
+    model.config.ar_self_inputs = 0.5
+    g = torch.Generator().manual_seed(4)
+    text = [torch.randint(4, VOCAB, (6,), generator=g)]
+    prompts = [torch.randint(0, CODEBOOK, (K, 5), generator=g)]
+    responses = [torch.randint(0, CODEBOOK, (K, 3000), generator=g)]
+    model.train()
+    torch.manual_seed(0)
+    (fed,) = model._self_conditioned_inputs(text, prompts, responses)
+    changed = (fed != responses[0][0]).float().mean().item()
+    # half replaced by samples from a near-uniform untrained head: ~15/16 of those differ
+    assert 0.40 < changed < 0.52 and int(fed.max()) < CODEBOOK and fed.shape == responses[0][0].shape
+    model.eval()
+    (fed,) = model._self_conditioned_inputs(text, prompts, responses)
+    assert torch.equal(fed, responses[0][0])
+
+
+def test_ar_self_inputs_change_the_training_loss_but_not_the_evaluation_loss():
+    text, prompts, responses = batch()
+    clean, fed_back = tiny_model(), tiny_model()
+    fed_back.config.ar_self_inputs = 0.5
+    clean.train(), fed_back.train()
+    torch.manual_seed(0)
+    loss_clean, _ = clean.ar_loss(text, prompts, responses)
+    torch.manual_seed(0)
+    loss_fed_back, _ = fed_back.ar_loss(text, prompts, responses)
+    assert not torch.isclose(loss_clean, loss_fed_back)
+    loss_fed_back.backward()  # the extra pass is no-grad; the trained pass still backpropagates
+    assert all(p.grad is not None for p in fed_back.heads[0].parameters())
+    clean.eval(), fed_back.eval()
+    assert torch.isclose(clean.ar_loss(text, prompts, responses)[0], fed_back.ar_loss(text, prompts, responses)[0])
+
+
 def test_ar_input_noise_changes_the_inputs_but_not_the_targets():
     text, prompts, responses = batch()
     clean, noisy = tiny_model(), tiny_model()

@@ -270,9 +270,10 @@ class ARNARModel(nn.Module):
         ``probe.loss()`` (the queries are the positions that predict frames 0..T-1 and STOP).
         """
         sequences, targets, positions = [], [], []
-        for text_ids, prompt, response in zip(text, prompts, responses):
+        inputs = self._self_conditioned_inputs(text, prompts, responses)
+        for text_ids, prompt, response, fed in zip(text, prompts, responses, inputs):
             prefix = self.tts_prefix(0, text_ids, prompt)
-            seq = torch.cat([prefix, self.code_embeddings[0](self._noisy_inputs(response[0]))])
+            seq = torch.cat([prefix, self.code_embeddings[0](self._noisy_inputs(fed))])
             positions.append(self.training_positions(text_ids, prompt, response))
             target = torch.full((seq.shape[0],), IGNORE, dtype=torch.long, device=seq.device)
             stop = torch.tensor([self.stop_token], device=seq.device)
@@ -293,6 +294,32 @@ class ARNARModel(nn.Module):
         # early-exit loss: every intermediate layer learns to predict through the shared head
         early = [_scored(self.level_logits, h, batch.targets, levels)[0] for h in layers[:-1]]
         return loss + weight * torch.stack(early).mean(), accuracy
+
+    @torch.no_grad()
+    def _self_conditioned_inputs(self, text: list, prompts: list, responses: list) -> list[torch.Tensor]:
+        """Level-0 inputs per item: in training, ``model.ar_self_inputs`` of them replaced by
+        codes sampled (temperature 1, STOP excluded) from the model's own teacher-forced
+        predictions for those frames, as it would have fed itself when free-running."""
+        share = self.config.ar_self_inputs
+        if not self.training or share <= 0:
+            return [response[0] for response in responses]
+        sequences, positions, starts = [], [], []
+        for text_ids, prompt, response in zip(text, prompts, responses):
+            prefix = self.tts_prefix(0, text_ids, prompt)
+            sequences.append(torch.cat([prefix, self.code_embeddings[0](response[0])]))
+            positions.append(self.training_positions(text_ids, prompt, response))
+            starts.append(prefix.shape[0] - 1)  # the position that predicts frame 0
+        dummy = [torch.full((s.shape[0],), IGNORE, dtype=torch.long, device=s.device) for s in sequences]
+        batch = self.pack(sequences, dummy, positions)
+        hidden = self.hidden_states(batch.x, batch.positions, batch.valid, causal=True)
+        inputs = []
+        for row, (start, response) in enumerate(zip(starts, responses)):
+            frames = response.shape[1]
+            logits = self.level_logits(hidden[row, start:start + frames], 0).float()
+            sampled = torch.multinomial(torch.softmax(logits[:, : self.codebook_size], -1), 1)[:, 0]
+            replaced = torch.rand(frames, device=response.device) < share
+            inputs.append(torch.where(replaced, sampled, response[0]))
+        return inputs
 
     def _noisy_inputs(self, codes: torch.Tensor) -> torch.Tensor:
         """Level-0 codes as the AR is fed them: in training, ``model.ar_input_noise`` of them
