@@ -7,6 +7,9 @@ on the validation items of the prepared data it trained on.
 Stages, each decoded by the checkpoint's codec and transcribed by Whisper base:
 - ``codec``: the item's own codes (the ceiling: what the codec loses);
 - ``nar``: the item's own level 0, levels 1..K-1 from the NAR (what the NAR loses);
+- ``ar-forced``: level 0 = the AR's best guess for each frame given the item's true frames
+  before it (teacher forcing), then the NAR: what the AR knows of the text. Far better than
+  ``ar+nar`` means the AR loses its way on its own history (exposure bias);
 - ``ar+nar``: level 0 from the AR (item's text, prompt from another utterance of its speaker),
   then the NAR: full synthesis, as ``python -m vall_e`` does it. With aligned positions the AR
   reads at the model's average speaking rate, or with ``--oracle-rate`` at the item's own
@@ -31,12 +34,13 @@ from vall_e.errors import ConfigError
 from vall_e.eval.judges import make_judges
 from vall_e.eval.metrics import edit_counts
 from vall_e.eval.run import to_judge_rate
+from vall_e.eval.text_reliance import teacher_forced_level0
 from vall_e.inference.ar_nar_decode import generate_ar, generate_nar
 from vall_e.models.checkpoint import load_checkpoint
 from vall_e.sampling import SamplingParams, TokenSampler
 from vall_e.training.dataset import TTSDataset, split_train_val
 
-STAGES = ("codec", "nar", "ar+nar")
+STAGES = ("codec", "nar", "ar-forced", "ar+nar")
 
 
 def main(argv=None) -> int:
@@ -90,9 +94,12 @@ def main(argv=None) -> int:
                                        max_steps=int(2 * example.codes.shape[1]) + 50, rates=[rate])
             (full,) = generate_nar(model, [example.text], [example.prompt], level0,
                                    TokenSampler(params, "nar", generator))
+            (forced,) = generate_nar(model, [example.text], [example.prompt],
+                                     [teacher_forced_level0(model, example)],
+                                     TokenSampler(params, "nar", generator))
         decoded = [(f"{stage}@{count}" if args.levels else stage, codes[:count], count)
                    for count in level_counts
-                   for stage, codes in zip(STAGES, (example.codes, nar_codes, full))]
+                   for stage, codes in zip(STAGES, (example.codes, nar_codes, forced, full))]
         for stage, codes, count in decoded:
             audio = (codec.decode(codes[None].long()) if count == codec.n_levels
                      else codec.decode_levels(codes[None].long(), count))[0]

@@ -14,7 +14,7 @@ def test_every_stage_is_decoded_and_scored(tiny_run):
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = proc.stdout.split("| stage | CER over all items |")[1]
-    for stage in ("codec", "nar", "ar+nar"):
+    for stage in ("codec", "nar", "ar-forced", "ar+nar"):
         row = next(line for line in summary.splitlines() if line.startswith(f"| {stage} |"))
         assert float(row.split("|")[2]) >= 0
 

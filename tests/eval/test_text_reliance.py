@@ -7,6 +7,7 @@ from vall_e.eval.text_reliance import (
     measure_head_alignment,
     measure_text_reliance,
     rotated,
+    teacher_forced_level0,
 )
 from vall_e.models.ar_nar import ARNARModel
 from vall_e.models.guided_attention import AttentionProbe
@@ -51,6 +52,28 @@ def test_a_model_that_reads_its_text_shows_a_gap_an_untrained_one_does_not():
     assert after.ar_loss < before.ar_loss and after.ar_gap > 0.5
     assert after.ar_accuracy > after.ar_accuracy_other_text
     assert model.training  # the measurement put the model back in the mode it found it in
+
+
+def test_teacher_forced_level0_learns_the_codes_and_reads_only_the_past():
+    torch.manual_seed(0)
+    model = ARNARModel(ModelConfig(d_model=32, n_layers=2, n_heads=2, ffn_mult=2.0, dropout=0.0),
+                       VOCAB, K, CODEBOOK)
+    data = examples()
+    example = data[0]
+    guess = teacher_forced_level0(model, example)
+    assert guess.shape == example.codes[0].shape and int(guess.max()) < CODEBOOK
+    changed = example.codes.clone()
+    changed[0, 6] = (changed[0, 6] + 1) % CODEBOOK  # a later frame must not change earlier guesses
+    later = teacher_forced_level0(model, Example(example.text, changed, example.prompt, "s"))
+    assert torch.equal(later[:7], guess[:7])
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    text, prompt, codes = [e.text for e in data], [e.prompt for e in data], [e.codes for e in data]
+    for _ in range(150):
+        optimizer.zero_grad()
+        model.ar_loss(text, prompt, codes)[0].backward()
+        optimizer.step()
+    hits = torch.cat([teacher_forced_level0(model, e) == e.codes[0] for e in data]).float().mean()
+    assert hits > 0.8 and model.training
 
 
 def test_head_alignment_finds_the_head_guided_attention_trained():

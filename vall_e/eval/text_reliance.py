@@ -70,6 +70,27 @@ def measure_text_reliance(model, examples: list[Example]) -> TextReliance:
                         float(ar_other_acc), nar, nar_other)
 
 
+@torch.no_grad()
+def teacher_forced_level0(model, example: Example) -> torch.Tensor:
+    """The AR's most likely level-0 code for every frame of ``example``, each given the true
+    frames before it (STOP excluded): what the AR says when its history is never its own.
+    Decoded and transcribed, it separates what the AR knows of the text from what it loses
+    to its own errors when free-running (exposure bias). Returns [T] codes."""
+    was_training = model.training
+    model.eval()
+    try:
+        prefix = model.tts_prefix(0, example.text, example.prompt)
+        sequence = torch.cat([prefix, model.code_embeddings[0](example.codes[0])])
+        positions = model.training_positions(example.text, example.prompt, example.codes)
+        batch = model.pack([sequence], [torch.zeros(sequence.shape[0], dtype=torch.long)], [positions])
+        hidden = model.hidden_states(batch.x, batch.positions, batch.valid, causal=True)
+        start, frames = prefix.shape[0] - 1, example.codes.shape[1]  # start predicts frame 0
+        logits = model.level_logits(hidden[0, start:start + frames], 0)
+    finally:
+        model.train(was_training)
+    return logits[:, : model.codebook_size].argmax(-1)
+
+
 @dataclass(frozen=True)
 class HeadAlignment:
     layer: int
