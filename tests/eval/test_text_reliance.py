@@ -29,6 +29,16 @@ def examples(n=8, seed=0):
     return out
 
 
+def train_ar(model, data, steps=150):
+    """Fit the AR to ``data`` (level 0 spells the text, so a fitted AR reads it)."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    text, prompt, codes = [e.text for e in data], [e.prompt for e in data], [e.codes for e in data]
+    for _ in range(steps):
+        optimizer.zero_grad()
+        model.ar_loss(text, prompt, codes)[0].backward()
+        optimizer.step()
+
+
 def test_rotation_has_no_fixed_points():
     items = list(range(5))
     assert all(a != b for a, b in zip(items, rotated(items)))
@@ -42,12 +52,7 @@ def test_a_model_that_reads_its_text_shows_a_gap_an_untrained_one_does_not():
     data = examples()
     before = measure_text_reliance(model, data)
     assert abs(before.ar_gap) < 0.2
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    text, prompt, codes = [e.text for e in data], [e.prompt for e in data], [e.codes for e in data]
-    for _ in range(150):
-        optimizer.zero_grad()
-        model.ar_loss(text, prompt, codes)[0].backward()
-        optimizer.step()
+    train_ar(model, data)
     after = measure_text_reliance(model, data)
     assert after.ar_loss < before.ar_loss and after.ar_gap > 0.5
     assert after.ar_accuracy > after.ar_accuracy_other_text
@@ -66,12 +71,7 @@ def test_teacher_forced_level0_learns_the_codes_and_reads_only_the_past():
     changed[0, 6] = (changed[0, 6] + 1) % CODEBOOK  # a later frame must not change earlier guesses
     later = teacher_forced_level0(model, Example(example.text, changed, example.prompt, "s"))
     assert torch.equal(later[:7], guess[:7])
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    text, prompt, codes = [e.text for e in data], [e.prompt for e in data], [e.codes for e in data]
-    for _ in range(150):
-        optimizer.zero_grad()
-        model.ar_loss(text, prompt, codes)[0].backward()
-        optimizer.step()
+    train_ar(model, data)
     hits = torch.cat([teacher_forced_level0(model, e) == e.codes[0] for e in data]).float().mean()
     assert hits > 0.8 and model.training
 

@@ -203,31 +203,18 @@ def test_ar_self_inputs_feed_back_a_share_of_the_models_own_samples_in_training_
     assert torch.equal(fed, responses[0][0])
 
 
-def test_ar_self_inputs_change_the_training_loss_but_not_the_evaluation_loss():
+@pytest.mark.parametrize("setting", ["ar_input_noise", "ar_self_inputs"])
+def test_corrupted_ar_inputs_change_the_training_loss_but_not_the_evaluation_loss(setting):
     text, prompts, responses = batch()
-    clean, fed_back = tiny_model(), tiny_model()
-    fed_back.config.ar_self_inputs = 0.5
-    clean.train(), fed_back.train()
+    clean, corrupted = tiny_model(), tiny_model()
+    setattr(corrupted.config, setting, 0.5)
+    clean.train(), corrupted.train()
     torch.manual_seed(0)
     loss_clean, _ = clean.ar_loss(text, prompts, responses)
     torch.manual_seed(0)
-    loss_fed_back, _ = fed_back.ar_loss(text, prompts, responses)
-    assert not torch.isclose(loss_clean, loss_fed_back)
-    loss_fed_back.backward()  # the extra pass is no-grad; the trained pass still backpropagates
-    assert all(p.grad is not None for p in fed_back.heads[0].parameters())
-    clean.eval(), fed_back.eval()
-    assert torch.isclose(clean.ar_loss(text, prompts, responses)[0], fed_back.ar_loss(text, prompts, responses)[0])
-
-
-def test_ar_input_noise_changes_the_inputs_but_not_the_targets():
-    text, prompts, responses = batch()
-    clean, noisy = tiny_model(), tiny_model()
-    noisy.config.ar_input_noise = 0.5
-    clean.train(), noisy.train()
-    torch.manual_seed(0)
-    loss_clean, _ = clean.ar_loss(text, prompts, responses)
-    torch.manual_seed(0)
-    loss_noisy, _ = noisy.ar_loss(text, prompts, responses)
-    assert not torch.isclose(loss_clean, loss_noisy)
-    clean.eval(), noisy.eval()  # same weights, no noise at evaluation: the same loss
-    assert torch.isclose(clean.ar_loss(text, prompts, responses)[0], noisy.ar_loss(text, prompts, responses)[0])
+    loss_corrupted, _ = corrupted.ar_loss(text, prompts, responses)
+    assert not torch.isclose(loss_clean, loss_corrupted)
+    loss_corrupted.backward()  # ar_self_inputs' extra pass is no-grad; the trained pass backpropagates
+    assert all(p.grad is not None for p in corrupted.heads[0].parameters())
+    clean.eval(), corrupted.eval()  # same weights, clean inputs at evaluation: the same loss
+    assert torch.isclose(clean.ar_loss(text, prompts, responses)[0], corrupted.ar_loss(text, prompts, responses)[0])

@@ -79,13 +79,7 @@ def teacher_forced_level0(model, example: Example) -> torch.Tensor:
     was_training = model.training
     model.eval()
     try:
-        prefix = model.tts_prefix(0, example.text, example.prompt)
-        sequence = torch.cat([prefix, model.code_embeddings[0](example.codes[0])])
-        positions = model.training_positions(example.text, example.prompt, example.codes)
-        batch = model.pack([sequence], [torch.zeros(sequence.shape[0], dtype=torch.long)], [positions])
-        hidden = model.hidden_states(batch.x, batch.positions, batch.valid, causal=True)
-        start, frames = prefix.shape[0] - 1, example.codes.shape[1]  # start predicts frame 0
-        logits = model.level_logits(hidden[0, start:start + frames], 0)
+        (logits,) = model.ar_frame_logits([example.text], [example.prompt], [example.codes])
     finally:
         model.train(was_training)
     return logits[:, : model.codebook_size].argmax(-1)

@@ -295,6 +295,21 @@ class ARNARModel(nn.Module):
         early = [_scored(self.level_logits, h, batch.targets, levels)[0] for h in layers[:-1]]
         return loss + weight * torch.stack(early).mean(), accuracy
 
+    def ar_frame_logits(self, text: list, prompts: list, responses: list) -> list[torch.Tensor]:
+        """Level-0 logits [T_i, codebook + 1] for every response frame, each predicted from the
+        true frames before it (teacher forcing, clean inputs); one batched pass."""
+        sequences, positions, starts = [], [], []
+        for text_ids, prompt, response in zip(text, prompts, responses):
+            prefix = self.tts_prefix(0, text_ids, prompt)
+            sequences.append(torch.cat([prefix, self.code_embeddings[0](response[0])]))
+            positions.append(self.training_positions(text_ids, prompt, response))
+            starts.append(prefix.shape[0] - 1)  # the position that predicts frame 0
+        unscored = [torch.full((s.shape[0],), IGNORE, dtype=torch.long, device=s.device) for s in sequences]
+        batch = self.pack(sequences, unscored, positions)
+        hidden = self.hidden_states(batch.x, batch.positions, batch.valid, causal=True)
+        return [self.level_logits(hidden[row, start:start + response.shape[1]], 0)
+                for row, (start, response) in enumerate(zip(starts, responses))]
+
     @torch.no_grad()
     def _self_conditioned_inputs(self, text: list, prompts: list, responses: list) -> list[torch.Tensor]:
         """Level-0 inputs per item: in training, ``model.ar_self_inputs`` of them replaced by
@@ -303,21 +318,11 @@ class ARNARModel(nn.Module):
         share = self.config.ar_self_inputs
         if not self.training or share <= 0:
             return [response[0] for response in responses]
-        sequences, positions, starts = [], [], []
-        for text_ids, prompt, response in zip(text, prompts, responses):
-            prefix = self.tts_prefix(0, text_ids, prompt)
-            sequences.append(torch.cat([prefix, self.code_embeddings[0](response[0])]))
-            positions.append(self.training_positions(text_ids, prompt, response))
-            starts.append(prefix.shape[0] - 1)  # the position that predicts frame 0
-        dummy = [torch.full((s.shape[0],), IGNORE, dtype=torch.long, device=s.device) for s in sequences]
-        batch = self.pack(sequences, dummy, positions)
-        hidden = self.hidden_states(batch.x, batch.positions, batch.valid, causal=True)
         inputs = []
-        for row, (start, response) in enumerate(zip(starts, responses)):
-            frames = response.shape[1]
-            logits = self.level_logits(hidden[row, start:start + frames], 0).float()
-            sampled = torch.multinomial(torch.softmax(logits[:, : self.codebook_size], -1), 1)[:, 0]
-            replaced = torch.rand(frames, device=response.device) < share
+        for logits, response in zip(self.ar_frame_logits(text, prompts, responses), responses):
+            probs = torch.softmax(logits.float()[:, : self.codebook_size], -1)
+            sampled = torch.multinomial(probs, 1)[:, 0]
+            replaced = torch.rand(response.shape[1], device=response.device) < share
             inputs.append(torch.where(replaced, sampled, response[0]))
         return inputs
 
