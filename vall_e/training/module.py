@@ -10,7 +10,6 @@ tensors and plain values and loads with ``weights_only=True``.
 """
 from __future__ import annotations
 
-import math
 import random
 
 import lightning as L
@@ -19,6 +18,7 @@ import torch
 from vall_e.config import Config
 from vall_e.models.ar_nar import ARNARModel
 from vall_e.models.guided_attention import AttentionProbe
+from vall_e.training.schedule import warmup_cosine
 
 
 class ARNARLightning(L.LightningModule):
@@ -100,21 +100,6 @@ def make_optimizer(model: torch.nn.Module, config: Config) -> dict:
         lr=train.learning_rate,
         betas=(0.9, 0.95),
     )
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, WarmupCosine(train.warmup_steps, train.max_steps)
-    )
+    scheduler = warmup_cosine(optimizer, train.warmup_steps, train.max_steps)
     return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
-
-class WarmupCosine:
-    """Linear warm-up to the peak rate, then cosine decay to 10% of it at ``total`` steps."""
-
-    def __init__(self, warmup: int, total: int):
-        self.warmup = max(0, warmup)
-        self.total = max(total, self.warmup + 1)
-
-    def __call__(self, step: int) -> float:
-        if step < self.warmup:
-            return (step + 1) / self.warmup
-        progress = min(1.0, (step - self.warmup) / (self.total - self.warmup))
-        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))

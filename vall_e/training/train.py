@@ -18,7 +18,7 @@ import logging
 from pathlib import Path
 
 import lightning as L
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader
 
@@ -74,7 +74,8 @@ def train(config: Config, resume: bool = False, progress: bool = True,
     every = config.train.checkpoint_every_n_steps
     exporter = ExportCheckpoint(output_dir, setup.export, every, config.train.keep_last_checkpoints,
                                 config.train.keep_every_n_steps)
-    own = [resume_checkpoint(output_dir, every), exporter]
+    # the rate goes into metrics.csv: a schedule that does not do what the YAML says shows there
+    own = [resume_checkpoint(output_dir, every), exporter, LearningRateMonitor(logging_interval="step")]
     trainer = make_trainer(config, output_dir, own + list(callbacks or []), progress)
     trainer.fit(setup.module, train_loader, val_loader,
                 ckpt_path=str(last_ckpt) if resume else None, weights_only=True)

@@ -20,7 +20,7 @@ from vall_e.codecs.mel.train_config import CodecTrainConfig
 from vall_e.codecs.mel.vocoder import VocoderSpec
 from vall_e.errors import AudioError, DataError
 from vall_e.models.checkpoint import staged_directory
-from vall_e.training.module import WarmupCosine
+from vall_e.training.schedule import warmup_cosine
 
 STFT_RESOLUTIONS = ((512, 120), (1024, 240), (2048, 480))  # (n_fft, hop) for the MR-STFT loss
 
@@ -115,8 +115,7 @@ class VocoderModule(L.LightningModule):
         optimizer = torch.optim.AdamW(self.model.vocoder.parameters(), lr=self.lr,
                                       betas=(0.8, 0.99), weight_decay=0.01)
 
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, WarmupCosine(self.warmup, self.total_steps))  # over both stages
+        scheduler = warmup_cosine(optimizer, self.warmup, self.total_steps)  # over both stages
         return [optimizer], [{"scheduler": scheduler, "interval": "step"}]
 
 
