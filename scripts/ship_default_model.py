@@ -6,10 +6,12 @@ writes vall_e/assets/default/ (checkpoint + codec/ inside, bfloat16 weights) and
 The package may carry at most 40 MB; a larger result is refused (nothing is replaced).
 ``--levels N`` ships ``inference.levels: N`` (measure first: python -m vall_e.eval --levels N);
 ``--int8`` stores the model's linear layers as int8 (python -m vall_e.quantize's format).
+``--sampling ar_temp=0.6`` (repeatable) ships sampler defaults (flags still override them).
 """
 from __future__ import annotations
 
 import argparse
+import ast
 import sys
 
 import torch
@@ -29,11 +31,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--levels", type=int, default=None,
                         help="codec levels the shipped model generates and decodes by default")
     parser.add_argument("--int8", action="store_true", help="int8 weight-only linear layers")
+    parser.add_argument("--sampling", action="append", default=[], metavar="NAME=VALUE",
+                        help="a sampler default the shipped model carries (a SamplingParams field)")
     args = parser.parse_args(argv)
+    sampling = {}
+    for item in args.sampling:
+        name, sep, text = item.partition("=")
+        try:
+            sampling[name] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            sep = ""
+        if not sep:
+            print(f"error: --sampling takes NAME=VALUE with a Python literal value, got {item!r}",
+                  file=sys.stderr)
+            return 2
     staging = f"{args.out}.candidate"
     try:
         package_default(args.model, args.codec, staging, getattr(torch, args.dtype),
-                        levels=args.levels, int8=args.int8)
+                        levels=args.levels, int8=args.int8, sampling=sampling)
     except VallEError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -48,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
 
     swap_into_place(Path(staging), Path(args.out))
     detail = ", ".join([args.dtype] + (["int8 linears"] if args.int8 else [])
-                       + ([f"levels {args.levels}"] if args.levels else []))
+                       + ([f"levels {args.levels}"] if args.levels else [])
+                       + [f"{k}={v}" for k, v in sampling.items()])
     print(f"wrote {args.out}: {size:.1f} MB ({detail})")
     return 0
 

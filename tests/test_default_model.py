@@ -86,6 +86,31 @@ def test_package_default_ships_levels_and_int8_that_still_synthesize(mel_run, tm
     assert result.audio.numel() > 0
 
 
+def test_package_default_ships_sampler_defaults_the_engine_uses(mel_run, tmp_path):
+    root, run, codec_dir = mel_run
+    out = package_default(run, codec_dir, tmp_path / "shipped", sampling={"ar_temp": 0.0, "top_k": 5})
+    engine = ARNAREngine.from_checkpoint(out, "cpu")
+    assert (engine.default_sampling.ar_temp, engine.default_sampling.top_k) == (0.0, 5)
+    import soundfile as sf
+    reference = tmp_path / "ref.wav"
+    sf.write(reference, 0.1 * torch.randn(24000).numpy(), 24000)
+    # no params: the shipped greedy AR (plain sampling at temperature 1 would differ run to run)
+    first, second = (engine.tts("Hello there.", reference).codes for _ in range(2))
+    assert torch.equal(first, second)
+
+
+@pytest.mark.parametrize("sampling, match", [({"top_p": 1.5}, "--top-p"),
+                                             ({"tempreature": 0.6}, "unknown sampler setting")])
+def test_package_default_refuses_impossible_sampler_defaults_before_writing(mel_run, tmp_path,
+                                                                            sampling, match):
+    from vall_e.errors import SamplingError
+
+    root, run, codec_dir = mel_run
+    with pytest.raises(SamplingError, match=match):
+        package_default(run, codec_dir, tmp_path / "shipped", sampling=sampling)
+    assert not any(tmp_path.iterdir())
+
+
 def test_package_default_refuses_impossible_levels_before_writing(mel_run, tmp_path):
     from vall_e.errors import ConfigError
 

@@ -262,6 +262,9 @@ class InferenceConfig:
     # levels 1..N-1). Fewer NAR passes; and a NAR that guesses a level worse than leaving it out
     # (measured for the default model in training) can be kept out of the audio. None = all
     levels: Optional[int] = None
+    # sampler settings this model was measured best with (SamplingParams fields, e.g.
+    # {ar_temp: 0.6}); they replace SamplingParams' defaults, and command-line flags override them
+    sampling: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -282,6 +285,11 @@ class Config:
         if levels is not None and not 1 <= levels <= self.codec.n_levels:
             raise ConfigError(f"inference.levels must be between 1 and codec.n_levels "
                               f"({self.codec.n_levels}), got {levels}")
+        if self.inference.sampling:
+            # imported here: the config module stays light
+            from vall_e.sampling.params import SamplingParams
+
+            SamplingParams.from_mapping(self.inference.sampling, "inference.sampling")
         if self.train.init_from and self.model.family != "ar_nar":
             raise ConfigError("train.init_from starts an AR+NAR run from a checkpoint; an LLM-TTS "
                               "run starts from model.base_model instead")

@@ -5,8 +5,9 @@ is named. ``package_default`` builds that directory from a training run's checkp
 directory: the checkpoint's codec path is rewritten to the ``codec`` folder inside it (the
 loader tries a relative codec path inside the checkpoint first), and floating-point weights
 are stored in a smaller dtype (bfloat16 halves the size; loading casts back to float32).
-Two decisions measured at shipping time go into the shipped copy, not the run: ``levels`` (the
-NAR levels worth decoding, ``inference.levels``) and ``int8`` (weight-only int8 linears, the
+Three decisions measured at shipping time go into the shipped copy, not the run: ``levels`` (the
+NAR levels worth decoding, ``inference.levels``), ``sampling`` (the sampler settings it speaks
+best with, ``inference.sampling``) and ``int8`` (weight-only int8 linears, the
 ``python -m vall_e.quantize`` format: faster AR steps on CPU).
 """
 from __future__ import annotations
@@ -45,12 +46,13 @@ def _cast_weights(source: Path, target: Path, dtype: torch.dtype, metadata: dict
 
 def package_default(model_dir: str | Path, codec_dir: str | Path, out_dir: str | Path = DEFAULT_MODEL_DIR,
                     dtype: torch.dtype = torch.bfloat16, levels: int | None = None,
-                    int8: bool = False) -> Path:
+                    int8: bool = False, sampling: dict | None = None) -> Path:
     """Write ``out_dir`` = the AR+NAR checkpoint ``model_dir`` + the codec ``codec_dir`` inside it.
 
     Both are loaded first, so a broken source is refused before anything is written, and the
     result is written atomically (a failed run leaves the previous default in place).
-    ``levels`` sets the shipped ``inference.levels``; ``int8`` stores the model's linear layers
+    ``levels`` sets the shipped ``inference.levels``, ``sampling`` its ``inference.sampling``
+    (e.g. ``{"ar_temp": 0.6}``); ``int8`` stores the model's linear layers
     as int8 (one scale per row) instead of ``dtype``.
     """
     from vall_e.codecs.mel.codec import load_mel_model
@@ -72,9 +74,12 @@ def package_default(model_dir: str | Path, codec_dir: str | Path, out_dir: str |
     meta = json.loads((model_dir / CONFIG_FILE).read_text())
     meta["config"]["codec"]["path"] = CODEC_FOLDER
     meta["config"]["codec"]["allow_download"] = False
+    inference = meta["config"].setdefault("inference", {})
     if levels is not None:
-        meta["config"].setdefault("inference", {})["levels"] = levels
-        Config.from_dict(meta["config"])  # an impossible level count stops here, before writing
+        inference["levels"] = levels
+    if sampling:
+        inference["sampling"] = dict(sampling)
+    Config.from_dict(meta["config"])  # impossible levels or sampler values stop here, before writing
     with staged_directory(out_dir) as staging:
         (staging / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
         shutil.copyfile(model_dir / VOCAB_FILE, staging / VOCAB_FILE)

@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None, judges=None) -> int:
         from dataclasses import asdict, replace
 
         engine = _load_engine(args)
+        params = sampling_params_from_args(args, engine.default_sampling)
         settings = engine.defaults
         if args.max_ar_steps:
             settings = replace(settings, max_ar_steps=args.max_ar_steps)

@@ -2,12 +2,13 @@
 
 Each field of ``SamplingParams`` gets exactly one flag (spelled by ``cli_flag``) with its help
 text here; a test checks that the table and the dataclass agree, so no flag can be parsed and
-then forgotten.
+then forgotten. A flag not given stays None, so a model's own ``inference.sampling`` settings
+apply unless the command line names that flag.
 """
 from __future__ import annotations
 
 import argparse
-from dataclasses import fields
+from dataclasses import fields, replace
 
 from vall_e.sampling.params import SamplingParams, cli_flag
 
@@ -45,14 +46,18 @@ def add_sampling_flags(parser: argparse.ArgumentParser) -> None:
     for f in fields(SamplingParams):
         flag, default = cli_flag(f.name), getattr(defaults, f.name)
         if isinstance(default, bool):
-            group.add_argument(flag, action="store_true", help=HELP[f.name])
+            group.add_argument(flag, action="store_true", default=None, help=HELP[f.name])
             continue
         kind = int if f.name in ("top_k", "beam_width", "dry_allowed_length",
                                  "layer_skip_exit_layer", "seed") else float
-        shown = "" if default is None else f" (default {default})"
-        group.add_argument(flag, type=kind, default=default, help=HELP[f.name] + shown)
+        shown = "" if default is None else f" (default {default}, unless the model sets it)"
+        group.add_argument(flag, type=kind, default=None, help=HELP[f.name] + shown)
 
 
-def sampling_params_from_args(args: argparse.Namespace) -> SamplingParams:
-    values = {f.name: getattr(args, f.name) for f in fields(SamplingParams)}
-    return SamplingParams(**values).validate()
+def sampling_params_from_args(args: argparse.Namespace,
+                              base: SamplingParams | None = None) -> SamplingParams:
+    """``base`` (a model's default_sampling; else SamplingParams()) with every flag given on
+    the command line put over it."""
+    given = {f.name: getattr(args, f.name) for f in fields(SamplingParams)
+             if getattr(args, f.name) is not None}
+    return replace(base or SamplingParams(), **given).validate()

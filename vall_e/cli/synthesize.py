@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.task == "tts" and not args.out:
         raise ConfigError("OUT is missing: give the path of the wav to write")
-    params = sampling_params_from_args(args)
+    sampling_params_from_args(args)  # impossible values fail before the slow model load
     model_dir = model_directory(args)
     reference = Path(args.reference)
     looks_like_path = reference.suffix != "" or len(reference.parts) > 1
@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     if not reference.is_file() and args.reference not in engine.voices:
         voices = f" or one of its voices: {', '.join(engine.voices)}" if engine.voices else ""
         raise AudioError(f"audio file not found: {args.reference}; give a recording{voices}")
+    params = sampling_params_from_args(args, engine.default_sampling)
     overrides = {k: v for k, v in {
         "language": args.language, "max_ar_steps": args.max_ar_steps,
         "input_prompt_length": args.input_prompt_length, "levels": args.levels}.items() if v is not None}

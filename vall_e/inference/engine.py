@@ -49,6 +49,8 @@ class ARNAREngine:
             inference.language, inference.max_ar_steps, inference.input_prompt_length,
             inference.max_text_chars, inference.levels,
         )
+        # the sampler settings used when a call passes none (CLI flags override them one by one)
+        self.default_sampling = SamplingParams.from_mapping(inference.sampling, "inference.sampling")
 
     @classmethod
     def from_checkpoint(
@@ -139,12 +141,13 @@ class ARNAREngine:
         self,
         text: str,
         reference: str | Path,
-        params: SamplingParams = SamplingParams(),
+        params: SamplingParams | None = None,
         settings: PromptSettings | None = None,
         prompt_text: str | None = None,
     ) -> SynthesisResult:
         """Speak ``text`` in the voice of the recording ``reference`` (see ``synthesize``)."""
         settings = settings or self.defaults
+        params = params or self.default_sampling
         params = params.validate()
         self._check_layer_skip(params)
         if params.input_prompt_prefix and not (prompt_text and prompt_text.strip()):
@@ -166,7 +169,7 @@ class ARNAREngine:
         self,
         texts: list[str],
         speaker: SpeakerProfile | None,
-        params: SamplingParams = SamplingParams(),
+        params: SamplingParams | None = None,
         settings: PromptSettings | None = None,
     ) -> list[SynthesisResult]:
         """Speak each of ``texts`` in the voice of ``speaker``, decoded together as one batch.
@@ -176,6 +179,7 @@ class ARNAREngine:
         Beam search decodes one item at a time.
         """
         settings = settings or self.defaults
+        params = params or self.default_sampling
         params = params.validate()
         self._check_layer_skip(params)
         levels = self._levels(settings)  # checked before the AR runs, not after
@@ -223,7 +227,7 @@ class ARNAREngine:
                 for a, c, s in zip(audio, codes, stopped)]
 
     def stream(self, text: str, speaker: SpeakerProfile | None,
-               params: SamplingParams = SamplingParams(), settings: PromptSettings | None = None,
+               params: SamplingParams | None = None, settings: PromptSettings | None = None,
                chunk_seconds: float = 0.5) -> Iterator[torch.Tensor]:
         """Audio chunks of ``text``, one per sentence as soon as it is done.
 
@@ -231,6 +235,7 @@ class ARNAREngine:
         inside a sentence; LLM-TTS models stream within the sentence (``LLMEngine.stream``).
         """
         settings = settings or self.defaults
+        params = params or self.default_sampling
         for sentence in split_sentences(text, settings.max_text_chars):
             (result,) = self.synthesize([sentence], speaker, params, settings)
             yield result.audio

@@ -56,6 +56,8 @@ class LLMEngine:
         inference = loaded.config.inference
         self.defaults = PromptSettings(inference.language, inference.max_ar_steps,
                                        inference.input_prompt_length, inference.max_text_chars)
+        # the sampler settings used when a call passes none (CLI flags override them one by one)
+        self.default_sampling = SamplingParams.from_mapping(inference.sampling, "inference.sampling")
 
     @classmethod
     def from_checkpoint(cls, source: str | Path, device: str = "auto", codec_path: str | None = None,
@@ -149,12 +151,13 @@ class LLMEngine:
         return params
 
     # ----- tasks ------------------------------------------------------------------------
-    def tts(self, text: str, reference: str | Path, params: SamplingParams = SamplingParams(),
+    def tts(self, text: str, reference: str | Path, params: SamplingParams | None = None,
             settings: PromptSettings | None = None, prompt_text: str | None = None,
             max_length: int | None = None) -> SynthesisResult:
         """Speak ``text`` as ``reference``: a recording (with ``prompt_text``, its transcript,
         where the layout needs it) or one of the model's voice names."""
         settings = settings or self.defaults
+        params = params or self.default_sampling
         self.check_params(params)
         start = time.perf_counter()
         if not Path(reference).is_file() and str(reference) in self.voices:
@@ -167,10 +170,11 @@ class LLMEngine:
         return result
 
     def synthesize(self, texts: list[str], speaker: SpeakerProfile | None,
-                   params: SamplingParams = SamplingParams(), settings: PromptSettings | None = None,
+                   params: SamplingParams | None = None, settings: PromptSettings | None = None,
                    max_length: int | None = None, constrain: bool = True) -> list[SynthesisResult]:
         """Speak each of ``texts``; all are decoded together as one padded batch."""
         settings = settings or self.defaults
+        params = params or self.default_sampling
         _refuse_levels(settings)
         params = self.check_params(params)
         if params.beam_width > 1 and len(texts) > 1:
@@ -199,13 +203,14 @@ class LLMEngine:
                 for a, d, s, t in zip(audio, decoded, stopped, tokens)]
 
     def stream(self, text: str, speaker: SpeakerProfile | None,
-               params: SamplingParams = SamplingParams(), settings: PromptSettings | None = None,
+               params: SamplingParams | None = None, settings: PromptSettings | None = None,
                chunk_seconds: float = 0.5, max_length: int | None = None, constrain: bool = True,
                context_frames: int | None = 32) -> Iterator[torch.Tensor]:
         """Audio chunks [S] of ``text``, each decoded as soon as ``chunk_seconds`` of frames
         exist, while the LM goes on generating. Concatenated they are the one-pass audio
         (exactly for a causal codec such as EnCodec; see ``StreamingDecoder``)."""
         settings = settings or self.defaults
+        params = params or self.default_sampling
         _refuse_levels(settings)
         params = self.check_params(params)
         if params.beam_width > 1:

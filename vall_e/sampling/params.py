@@ -145,3 +145,13 @@ class SamplingParams:
     @classmethod
     def field_names(cls) -> list[str]:
         return [f.name for f in fields(cls)]
+
+    @classmethod
+    def from_mapping(cls, values: dict, where: str = "sampling") -> "SamplingParams":
+        """A validated record from ``{field: value}`` (a model's ``inference.sampling``); an
+        unknown name is a one-line SamplingError that lists the valid ones."""
+        unknown = sorted(set(values) - set(cls.field_names()))
+        if unknown:
+            raise SamplingError(f"{where}: unknown sampler setting(s) {unknown}; "
+                                f"valid: {cls.field_names()}")
+        return cls(**values).validate()
