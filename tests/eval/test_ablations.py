@@ -8,7 +8,7 @@ import torch
 from vall_e.codecs import get_codec
 from vall_e.codecs.mel.codec import save_random_mel
 from vall_e.config import CodecConfig
-from vall_e.errors import CodecMismatchError, ConfigError, DataError
+from vall_e.errors import CodecMismatchError, ConfigError, DataError, SamplingError
 from vall_e.eval import ablations
 from vall_e.eval.judges import QuickJudges, make_judges
 from vall_e.eval.training_logs import read_training_log, select
@@ -125,3 +125,24 @@ def test_parameters_are_injected_once_and_unknown_ones_refused():
     assert len(nb.cells) == 3
     with pytest.raises(ConfigError, match=r"unknown notebook parameter\(s\) \['modle'\]"):
         inject_parameters(nb, {"modle": "a"})
+
+
+def test_bench_sampling_starts_from_the_models_own_settings(random_checkpoints):
+    from vall_e.sampling import SamplingParams
+
+    bench = ablations.load_bench(random_checkpoints["ar_nar"], n_sentences=1, n_refs=1, judges="quick")
+    bench.engine.default_sampling = SamplingParams(ar_temp=0.6, min_p=0.05)
+    params = bench.sampling(3, {"min_p": 0.1})
+    assert (params.ar_temp, params.min_p, params.seed) == (0.6, 0.1, 3)
+    with pytest.raises(SamplingError, match="--top-p"):
+        bench.sampling(0, {"top_p": 2.0})
+
+
+def test_variants_refuse_an_already_quantized_model(random_checkpoints, tmp_path):
+    from vall_e.eval.variants import run_variants
+    from vall_e.quantize import QuantSpec, quantize_checkpoint
+
+    quantized = quantize_checkpoint(random_checkpoints["ar_nar"], tmp_path / "q", QuantSpec()).path
+    bench = ablations.load_bench(quantized, n_sentences=1, n_refs=1, judges="quick")
+    with pytest.raises(ConfigError, match="already quantized"):
+        run_variants(bench, ["fp32"], bench.sampling(0), tmp_path / "work", say=None)

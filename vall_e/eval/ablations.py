@@ -46,6 +46,11 @@ class Bench:
     model_dir: Path
     judge_kind: str
 
+    def sampling(self, seed: int | None = None, changes: dict | None = None) -> SamplingParams:
+        """The model's own sampler settings (``inference.sampling``) with ``seed`` and
+        ``changes`` put over them: what notebooks 02-04 share."""
+        return replace(self.engine.default_sampling, seed=seed, **(changes or {})).validate()
+
     def describe(self) -> str:
         """One line saying what every number below was measured on."""
         model = self.engine.model

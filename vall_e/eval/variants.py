@@ -59,6 +59,11 @@ def run_variants(bench, names: Sequence[str], params: SamplingParams, workdir: s
                  say: Callable[[str], None] | None = print) -> list[dict]:
     """Every sentence x voice of ``bench`` under each variant; rows get ``variant`` and the
     build costs. ``bench.engine`` is left as it was."""
+    from vall_e.quantize import is_quantized
+
+    if is_quantized(bench.model_dir):  # fp32 / int4 would be rebuilt from int8 weights
+        raise ConfigError(f"{bench.model_dir} is already quantized; compare the variants of its "
+                          "float checkpoint (a training run's latest/) instead")
     params = params.validate()
     if params.layer_skip or params.beam_width > 1:
         raise ConfigError("compare variants with plain sampling: layer-skip and beam search "
