@@ -142,6 +142,8 @@ def test_shipped_default_speaks_a_short_sentence(tmp_path):
     assert voices, "the default model ships with reference voices in data/voices"
     assert directory_megabytes(default_model.DEFAULT_MODEL_DIR) <= 40
     engine = ARNAREngine.from_checkpoint(default_model_dir(), "cpu")
-    result = engine.tts("Hello.", next(iter(voices)), SamplingParams(ar_temp=0.0))
+    # what a user gets: the model's own sampler settings, seeded so the test is repeatable
+    params = engine.default_sampling.with_changes(seed=0)
+    result = engine.tts("Hello.", next(iter(voices)), params)
     seconds = result.audio.numel() / result.sample_rate
     assert result.stopped and 0.2 < seconds < 3.0
