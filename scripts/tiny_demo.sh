@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine, until the embedded default model ships (issue 7):
+# The whole path from scratch, for developers (the main job now uses the embedded default model):
 # build the 2-layer test model from scratch (random-weight EnCodec + synthetic corpus, ~1-2 min
 # on 2 CPU cores) and synthesize with it. It speaks noise: it proves the path, not the voice.
 set -euo pipefail
