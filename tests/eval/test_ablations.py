@@ -146,3 +146,13 @@ def test_variants_refuse_an_already_quantized_model(random_checkpoints, tmp_path
     bench = ablations.load_bench(quantized, n_sentences=1, n_refs=1, judges="quick")
     with pytest.raises(ConfigError, match="already quantized"):
         run_variants(bench, ["fp32"], bench.sampling(0), tmp_path / "work", say=None)
+
+
+def test_level_study_decodes_every_level_whatever_the_models_default(random_checkpoints):
+    from dataclasses import replace
+
+    bench = ablations.load_bench(random_checkpoints["ar_nar"], n_sentences=1, n_refs=1,
+                                 judges="quick", max_ar_steps=6)
+    bench.settings = replace(bench.settings, levels=1)  # as a shipped inference.levels would
+    rows, _ = ablations.level_ablation(bench, bench.sampling(0), keep_examples=0)
+    assert {row["levels"] for row in rows} == set(ablations.level_counts(bench.engine.codec.n_levels))

@@ -235,13 +235,15 @@ def level_ablation(bench: Bench, params: SamplingParams, counts: Sequence[int] |
     """
     codec = bench.engine.codec
     counts = list(counts or level_counts(codec.n_levels))
+    # every level, whatever the model's own inference.levels (the shipped default decodes 4)
+    settings = replace(bench.settings, levels=None)
     embeddings = embed_references(bench.refs, bench.judges)
     rows, examples = [], []
     for ref in bench.refs:
         speaker = bench.engine.create_speaker(ref.wav, transcript=ref.text or None,
-                                              settings=bench.settings)
+                                              settings=settings)
         for text in bench.sentences:
-            (result,) = bench.engine.synthesize([text], speaker, params.validate(), bench.settings)
+            (result,) = bench.engine.synthesize([text], speaker, params.validate(), settings)
             audio = _decode_counts(codec, result.codes, counts)
             for k, wav in audio.items():
                 row = {"reference": ref.name, "speaker": ref.speaker, "error": None, "levels": k,
