@@ -54,7 +54,10 @@ class Bench:
     def describe(self) -> str:
         """One line saying what every number below was measured on."""
         model = self.engine.model
-        params = sum(p.numel() for p in model.parameters()) / 1e6
+        # a quantized linear keeps its weight as a buffer, not a parameter: count it too
+        quantized = sum(m.out_features * m.in_features for m in model.modules()
+                        if hasattr(m, "qweight"))
+        params = (sum(p.numel() for p in model.parameters()) + quantized) / 1e6
         return (f"model {self.model_dir} ({params:.1f} M parameters, {len(model.blocks)} layers, "
                 f"codec {self.engine.codec.info.describe()}); {len(self.sentences)} sentences x "
                 f"{len(self.refs)} voices ({', '.join(r.speaker for r in self.refs)}); judges: "
