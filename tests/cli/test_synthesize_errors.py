@@ -30,7 +30,10 @@ def test_help_documents_every_flag():
         assert flag in text
 
 
-def test_no_model(capsys, tmp_path):
+def test_no_model_and_no_embedded_default(capsys, tmp_path, monkeypatch):
+    from vall_e import default_model
+
+    monkeypatch.setattr(default_model, "DEFAULT_MODEL_DIR", tmp_path / "absent")  # an install without it
     assert_one_line_error(*call(capsys, "hi", "ref.wav", str(tmp_path / "o.wav")), "--model")
 
 
