@@ -120,3 +120,17 @@ def test_cuda_on_a_cpu_machine(capsys, tiny_run, tmp_path):
         pytest.skip("this machine has a GPU")
     assert_one_line_error(*call(capsys, "hi", str(tiny_run.reference()), str(tmp_path / "o.wav"),
                                 "--model", str(tiny_run.checkpoint), "--device", "cuda"), "cpu")
+
+
+def test_impossible_thread_count(capsys, tmp_path):
+    assert_one_line_error(*call(capsys, "hi", "ref.wav", str(tmp_path / "o.wav"), "--threads", "0"),
+                          "--threads")
+
+
+def test_threads_flag_reaches_torch(capsys, tmp_path, monkeypatch):
+    import torch
+
+    seen = []
+    monkeypatch.setattr(torch, "set_num_threads", seen.append)
+    call(capsys, "hi", str(tmp_path / "missing.wav"), str(tmp_path / "o.wav"), "--threads", "1")
+    assert seen == [1]
