@@ -105,3 +105,13 @@ def test_ar_nar_models_share_the_interface(tiny_run):
     for a, b in zip(chunked.results, batched.results):
         assert torch.equal(a.codes, b.codes)
     assert len(outputs[GenerationType.STREAM].chunks) == 2  # one per sentence
+
+
+def test_no_sampler_config_means_the_models_own_settings(llm_interface, llm_speaker, monkeypatch):
+    from vall_e.sampling import SamplingParams
+
+    assert GenerationConfig(text="Hi.").sampling_params() is None
+    monkeypatch.setattr(llm_interface.engine, "default_sampling", SamplingParams(ar_temp=0.0))
+    first, second = (generate(llm_interface, llm_speaker, GenerationType.REGULAR, text="Hello there.",
+                              sampler=None).audio for _ in range(2))
+    assert torch.equal(first, second)  # greedy, as the model's settings say (temperature 1 would differ)

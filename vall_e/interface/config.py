@@ -90,7 +90,9 @@ class GenerationConfig:
     text: Union[str, list]
     speaker: Optional[SpeakerProfile] = None
     generation_type: GenerationType = GenerationType.REGULAR
-    sampler_config: Union[SamplerConfig, SamplingParams] = field(default_factory=SamplerConfig)
+    # None: the model's own sampler settings (its inference.sampling; the default model's are
+    # measured, see notebook 01); a SamplerConfig or SamplingParams replaces them whole
+    sampler_config: Union[SamplerConfig, SamplingParams, None] = None
     # LLM-TTS: most tokens of prompt + speech (as Hugging Face ``max_length``);
     # AR+NAR: most level-0 frames. None: the model's limit and the checkpoint's step budget
     max_length: Optional[int] = None
@@ -115,8 +117,11 @@ class GenerationConfig:
                             f"{self.MAX_TOTAL_CHARS} (split it across calls)")
         return texts
 
-    def sampling_params(self) -> SamplingParams:
+    def sampling_params(self) -> SamplingParams | None:
+        """The record to decode with; None leaves the choice to the engine (the model's own)."""
         config = self.sampler_config
+        if config is None:
+            return None
         if isinstance(config, SamplerConfig):
             return config.to_params()
         if isinstance(config, SamplingParams):
