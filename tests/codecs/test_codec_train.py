@@ -32,6 +32,9 @@ def test_bad_keys_and_values_refused(tmp_path):
         CodecTrainConfig.from_dict({"precision": "16"})
     with pytest.raises(ConfigError, match="batch_size"):
         CodecTrainConfig.from_dict({"batch_size": 0})
+    for levels in ([0], [9], [True], ["4"]):
+        with pytest.raises(ConfigError, match="quantized_levels .* from 1 to levels"):
+            CodecTrainConfig.from_dict({"levels": 8, "quantized_levels": levels})
     bad = tmp_path / "bad.yaml"
     bad.write_text("codebook_sise: 4\n")
     proc = run_module("vall_e.codecs.train", "--yaml", str(bad), check=False)
@@ -65,3 +68,21 @@ def test_train_export_resume(tmp_path):
     other.write_text(yaml.safe_dump({**yaml.safe_load(TOY.read_text()), "codebook_size": 8}))
     proc = run_module(*args, "--yaml", str(other), check=False)
     assert proc.returncode == 2 and "codebook_size" in proc.stderr
+
+
+@pytest.mark.parametrize("quantized_levels, expected", [([], {2}), ([1], {1}), ([1, 2], {1, 2})])
+def test_quantized_stage_feeds_the_drawn_level_counts(quantized_levels, expected):
+    from vall_e.codecs.mel.training import VocoderModule, spec_for
+
+    config = CodecTrainConfig.from_dict({**yaml.safe_load(TOY.read_text()), "clean_steps": 0,
+                                         "quantized_levels": quantized_levels})
+    spec = spec_for(config)
+    module = VocoderModule(spec, torch.randn(spec.levels, config.codebook_size, spec.stack * spec.n_mels),
+                           config)
+    asked, quantize = [], module.model.quantize
+    module.model.quantize = lambda mel, levels: (asked.append(levels), quantize(mel, levels))[1]
+    module.log_dict = lambda *args, **kwargs: None  # no trainer to log to
+    torch.manual_seed(0)
+    for _ in range(12):
+        assert torch.isfinite(module.training_step(torch.randn(1, 4800) * 0.1, 0))
+    assert set(asked) == expected

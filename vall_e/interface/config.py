@@ -7,7 +7,7 @@ load*; the YAML ``model`` section (``vall_e.config.ModelConfig``) describes a ne
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Optional, Union
 
 import torch

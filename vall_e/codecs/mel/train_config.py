@@ -33,6 +33,10 @@ class CodecTrainConfig:
     vocoder_blocks: int = 8
     clean_steps: int = 4000  # vocoder steps on exact log-mels ...
     quantized_steps: int = 4000  # ... then on the codes' reconstruction (what decode will see)
+    # level counts the quantized stage draws from, one per step (empty: all `levels`). A model
+    # that decodes fewer levels (the default ships 4) hands the vocoder a coarser mel than the
+    # one it trained on; drawing the counts it will be given teaches it to decode each of them
+    quantized_levels: list[int] = dataclasses.field(default_factory=list)
     batch_size: int = 16
     segment_seconds: float = 1.0
     learning_rate: float = 5e-4
@@ -60,6 +64,9 @@ class CodecTrainConfig:
             raise ConfigError("codec training config: codebook_size must be at least 2")
         if self.total_steps < 1:
             raise ConfigError("codec training config: clean_steps + quantized_steps must be >= 1")
+        if any(type(n) is not int or not 1 <= n <= self.levels for n in self.quantized_levels):
+            raise ConfigError(f"codec training config: quantized_levels {self.quantized_levels} "
+                              f"must be level counts from 1 to levels ({self.levels})")
         if self.precision not in PRECISIONS:
             raise ConfigError(f"codec training config: precision {self.precision!r} is not one "
                               f"of {list(PRECISIONS)}")

@@ -94,21 +94,23 @@ class VocoderModule(L.LightningModule):
         self.model = MelModel(spec, codebooks)
         self.clean_steps, self.total_steps = config.clean_steps, config.total_steps
         self.lr, self.warmup = config.learning_rate, config.warmup_steps
+        self.quantized_levels = list(config.quantized_levels) or [spec.levels]
 
     def training_step(self, wav: torch.Tensor, batch_idx: int) -> torch.Tensor:
         quantized = self.global_step >= self.clean_steps
+        # drawn from torch's generator, which Lightning seeds (and the resume reseeds per step)
+        levels = self.quantized_levels[int(torch.randint(len(self.quantized_levels), ()))]
         with torch.autocast(device_type=wav.device.type, enabled=False):
             with torch.no_grad():
                 target = self.model.analysis(wav)
-                mel_in = (self.model.quantize(target, self.model.spec.levels)[1]
-                          if quantized else target)
+                mel_in = self.model.quantize(target, levels)[1] if quantized else target
         audio = self.model.vocoder(mel_in)
         with torch.autocast(device_type=wav.device.type, enabled=False):  # losses in float32
             audio = audio.float()
             mel_loss = (self.model.analysis(audio) - target).abs().mean()
             loss = mel_loss + mr_stft_loss(audio, wav)
-        self.log_dict({"loss": loss, "mel_l1": mel_loss, "quantized": float(quantized)},
-                      prog_bar=True)
+        self.log_dict({"loss": loss, "mel_l1": mel_loss, "quantized": float(quantized),
+                       "levels": float(levels if quantized else 0)}, prog_bar=True)
         return loss
 
     def configure_optimizers(self):
