@@ -48,6 +48,9 @@ if [ ! -d runs/default-data ] || [ ! -f runs/codec/mel50/codec/model.safetensors
   echo "  python -m vall_e.data prepare --yaml configs/default.yaml --input runs/corpus/v1/train --output runs/default-data"
   exit 0
 fi
+if pgrep -f 'vall_e.train --yaml configs/default.yaml' > /dev/null; then
+  echo "default-train: already running"; exit 0  # before preparing: its shards are being read
+fi
 if [ -d runs/corpus/extra/train ]; then
   # adds only the items not prepared yet; --retry-failed because an item the corpus job was
   # writing at that moment (wav made, txt not yet) is recorded as failed
