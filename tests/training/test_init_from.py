@@ -65,3 +65,16 @@ def test_training_starts_from_the_checkpoint_at_step_zero(tiny_run, tmp_path):
     # a learning rate of 1e-12 leaves the copied weights where they were
     for name, value in after.model.state_dict().items():
         assert torch.allclose(value, source.model.state_dict()[name], atol=1e-6), name
+
+
+def test_a_quantized_checkpoint_starts_the_run_from_its_dequantized_weights(tiny_run, tmp_path):
+    from vall_e.quantize import QuantSpec, quantize_checkpoint
+    from vall_e.quantize.dequantize import dequantize_model
+
+    int8 = quantize_checkpoint(tiny_run.checkpoint, tmp_path / "int8", QuantSpec(8, 0)).path
+    source = load_checkpoint(int8)
+    dequantize_model(source.model)
+    model, _ = initial_model(int8, _config(tiny_run), source.codec_info, tmp_path / "run")
+    theirs = source.model.state_dict()
+    assert set(model.state_dict()) == set(theirs)
+    assert all(torch.equal(value, theirs[name]) for name, value in model.state_dict().items())

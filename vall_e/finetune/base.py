@@ -84,6 +84,12 @@ def load_base(directory: str | Path, lm_loader=None) -> BaseModel:
         loaded = load_llm_checkpoint(directory, device, lm_loader=lm_loader)
         base = BaseModel("llm", loaded.model, loaded.config, loaded.codec_info, directory,
                          fingerprint(directory), loaded.step, voices=list(loaded.voices))
+    # A quantized base (the shipped default is int8) trains as its exact dequantized float
+    # weights: peft wraps only float layers and int8 buffers take no gradient. The fingerprint
+    # stays the quantized directory's, which is what an adapter is applied to later.
+    from vall_e.quantize.dequantize import dequantize_model
+
+    dequantize_model(base.model)
     base.model.train()
     return base
 

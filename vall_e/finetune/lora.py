@@ -109,8 +109,14 @@ def apply_lora(model: nn.Module, family: str, base_dir: str | Path,
     weights and return (the merged model, the adapter's metadata). Refuses another base."""
     from peft import PeftModel
 
+    from vall_e.quantize.dequantize import dequantize_model
+
     meta = read_adapter(adapter_dir)
     require_same_base(meta.get("base", {}), family, base_dir, f"LoRA adapter {adapter_dir}")
+    # On a quantized base the adapter was trained against the dequantized weights
+    # (``load_base``): merge into those. The result stays float, since quantizing it again
+    # would round away a low-rank update smaller than one int8 step of its row.
+    dequantize_model(model)
     target = model if family == "ar_nar" else model.lm
     try:
         merged = PeftModel.from_pretrained(target, str(adapter_dir)).merge_and_unload()

@@ -83,7 +83,7 @@ def select_modules(model: nn.Module, spec: QuantSpec) -> dict[str, str]:
     return chosen
 
 
-def _set_module(model: nn.Module, name: str, module: nn.Module) -> None:
+def set_module(model: nn.Module, name: str, module: nn.Module) -> None:
     parent_name, _, child = name.rpartition(".")
     parent = model.get_submodule(parent_name) if parent_name else model
     setattr(parent, child, module)
@@ -119,7 +119,7 @@ def quantize_model(model: nn.Module, spec: QuantSpec) -> tuple[dict[str, dict], 
         else:
             new = QuantEmbedding.from_embedding(module, spec.bits, spec.group_size)
             shape = [module.num_embeddings, module.embedding_dim]
-        _set_module(model, name, new)
+        set_module(model, name, new)
         entries[name] = {"kind": kind, "shape": shape, "bits": spec.bits,
                          "group_size": new.group_size}
     return entries, kept
@@ -151,4 +151,4 @@ def apply_manifest(model: nn.Module, modules: dict[str, dict], mode: str) -> Non
             new.dtype_probe = new.dtype_probe.to(current.weight.dtype)
         else:
             raise ValueError(f"{name} is a {type(current).__name__} in the model, not a {kind}")
-        _set_module(model, name, new.to(current.weight.device))
+        set_module(model, name, new.to(current.weight.device))

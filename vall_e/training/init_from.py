@@ -18,6 +18,7 @@ from vall_e.config import Config
 from vall_e.errors import CheckpointError
 from vall_e.models.ar_nar import ARNARModel
 from vall_e.models.checkpoint import build_model, load_checkpoint
+from vall_e.quantize.dequantize import dequantize_model
 from vall_e.text.tokenizer import PhonemeTokenizer
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,9 @@ def initial_model(directory: str | Path, config: Config, codec_info: CodecInfo,
                   output_dir: Path) -> tuple[ARNARModel, PhonemeTokenizer]:
     """The run's model and vocabulary, started from the checkpoint at ``directory``."""
     loaded = load_checkpoint(directory)
+    # a quantized checkpoint (the shipped default) starts the run from its dequantized
+    # weights; its int8 buffers would otherwise match no float tensor and start fresh
+    dequantize_model(loaded.model)
     if loaded.codec_info.name != codec_info.name:
         raise CheckpointError(
             f"train.init_from {directory} was trained on {loaded.codec_info.name} codes but this "
