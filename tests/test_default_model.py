@@ -147,3 +147,14 @@ def test_shipped_default_speaks_a_short_sentence(tmp_path):
     result = engine.tts("Hello.", next(iter(voices)), params)
     seconds = result.audio.numel() / result.sample_rate
     assert result.stopped and 0.2 < seconds < 3.0
+
+
+@pytest.mark.skipif(not (default_model.DEFAULT_MODEL_DIR / "config.json").is_file(),
+                    reason="the embedded default model is not in this checkout")
+def test_stt_on_the_tts_only_default_is_one_line(capsys):
+    from vall_e.cli.common import run_main
+    from vall_e.cli.synthesize import main
+
+    code = run_main(main, ["", "kumo", "--task", "stt"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "not trained for stt" in err[0]

@@ -94,14 +94,32 @@ def test_export_cli_and_its_refusals(random_checkpoints, tmp_path, capsys):
     assert code == 2 and "export AR+NAR models as safetensors" in capsys.readouterr().err
 
 
-def test_quantized_sources_are_refused(random_checkpoints, tmp_path):
+def test_gguf_refuses_a_quantized_source_and_names_the_float_copy(random_checkpoints, tmp_path):
     from vall_e.quantize import QuantSpec, quantize_checkpoint
 
     quantized = quantize_checkpoint(random_checkpoints["llm"], tmp_path / "q", QuantSpec()).path
-    with pytest.raises(CheckpointError, match="is quantized"):
+    with pytest.raises(CheckpointError, match="is quantized.*--dtype float32"):
         export_gguf(quantized, tmp_path / "q.gguf")
-    with pytest.raises(CheckpointError, match="is quantized"):
-        export_safetensors(quantized, tmp_path / "q16")
+
+
+@pytest.mark.parametrize("family", ["ar_nar", "llm"])
+def test_a_quantized_source_exports_its_dequantized_weights(random_checkpoints, reference_wav,
+                                                            tmp_path, family):
+    from vall_e.quantize import MANIFEST_FILE, QuantSpec, quantize_checkpoint
+    from vall_e.quantize.dequantize import dequantize_model, quantized_module_names
+
+    quantized = quantize_checkpoint(random_checkpoints[family], tmp_path / "q", QuantSpec()).path
+    out = export_safetensors(quantized, tmp_path / "f32", "float32")
+    assert not (out / MANIFEST_FILE).exists()
+    expected = load_engine(quantized, "cpu").model
+    dequantize_model(expected)
+    engine = load_engine(out, "cpu")
+    assert quantized_module_names(engine.model) == []
+    theirs = expected.state_dict()
+    for key, value in engine.model.state_dict().items():
+        assert torch.equal(value, theirs[key]), key
+    result = engine.tts("Hello there.", reference_wav, SamplingParams(ar_temp=0.0, nar_temp=0.0))
+    assert result.audio.numel() > 0
 
 
 def test_missing_gguf_package_names_the_extra(random_checkpoints, tmp_path, monkeypatch):

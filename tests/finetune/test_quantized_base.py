@@ -1,5 +1,8 @@
 """Fine-tuning a quantized base (the embedded default ships int8): every method trains the
 base's dequantized weights, and the result applies to, or merges into, that same base."""
+import json
+import shutil
+
 import pytest
 import torch
 
@@ -15,9 +18,15 @@ STEPS = 6
 
 
 @pytest.fixture(scope="module")
-def int8_base(tiny_run, tmp_path_factory):
-    return quantize_checkpoint(tiny_run.checkpoint, tmp_path_factory.mktemp("int8") / "base",
+def int8_base(tiny_run, tiny_codec_dir, tmp_path_factory):
+    """Shaped like the shipped default: int8, with its codec inside (``codec.path: codec``)."""
+    base = quantize_checkpoint(tiny_run.checkpoint, tmp_path_factory.mktemp("int8") / "base",
                                QuantSpec(8, 0)).path
+    shutil.copytree(tiny_codec_dir, base / "codec")
+    meta = json.loads((base / "config.json").read_text())
+    meta["config"]["codec"]["path"] = "codec"
+    (base / "config.json").write_text(json.dumps(meta))
+    return base
 
 
 @pytest.fixture(scope="module")
@@ -45,12 +54,17 @@ def test_lora_trains_on_a_quantized_base_and_applies_to_it(int8_lora, int8_base,
     assert result.audio.numel() > 0 and torch.isfinite(result.audio).all()
 
 
-def test_merging_into_a_quantized_base_gives_the_adapter_on_model(int8_lora, int8_base, tmp_path):
+def test_merging_into_a_quantized_base_gives_the_adapter_on_model(int8_lora, int8_base, tmp_path,
+                                                                   reference_wav):
     merged_dir = merge_lora(int8_base, int8_lora["artifact"], tmp_path / "merged")
     merged = load_checkpoint(merged_dir).model
     assert quantized_module_names(merged) == []
     engine = load_engine(int8_base, "cpu", lora=int8_lora["artifact"])
     assert torch.allclose(level0_logits(merged), level0_logits(engine.model), atol=1e-4)
+    # the base's inner codec comes along: the merged checkpoint opens on its own
+    assert (merged_dir / "codec" / "config.json").is_file()
+    result = load_engine(merged_dir, "cpu").tts("Hello.", reference_wav, SamplingParams(ar_temp=0.0))
+    assert result.audio.numel() > 0
 
 
 def test_full_fine_tune_of_a_quantized_base_trains_every_weight(int8_base, tiny_run,

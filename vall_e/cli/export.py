@@ -15,7 +15,8 @@ DEFAULT_DTYPE = {"safetensors": "bfloat16", "gguf": "float16"}
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m vall_e.export", description=__doc__.splitlines()[0])
-    p.add_argument("--model", required=True, help="float checkpoint directory")
+    p.add_argument("--model", required=True,
+                   help="checkpoint directory (a quantized one exports its dequantized weights)")
     p.add_argument("--out", required=True,
                    help="safetensors: the directory to write; gguf: the .gguf file to write")
     p.add_argument("--format", choices=["safetensors", "gguf"], default="safetensors")

@@ -3,7 +3,9 @@
 The result is an ordinary checkpoint directory (``--model OUT`` opens it): the same config,
 vocabulary, layout and tokenizer files, ``model.safetensors`` in the chosen dtype. A bfloat16
 export halves the file; loading upcasts it to the model's dtype unless ``--dtype`` says
-otherwise. Quantized checkpoints are refused: export the float checkpoint they came from.
+otherwise. A quantized checkpoint (the embedded default ships int8) exports as its exact
+dequantized weights: on a fresh machine it is the only copy there is, and its float form is
+what a fine-tune, an ablation or another quantization starts from.
 """
 from __future__ import annotations
 
@@ -27,8 +29,9 @@ def check_float_source(source: Path) -> None:
     from vall_e.quantize.checkpoint import MANIFEST_FILE, is_quantized
 
     if is_quantized(source):
-        raise CheckpointError(f"{source} is quantized ({MANIFEST_FILE}); export the float "
-                              "checkpoint it was made from")
+        raise CheckpointError(f"{source} is quantized ({MANIFEST_FILE}); write its float copy "
+                              f"first: python -m vall_e.export --model {source} --out DIR "
+                              "--dtype float32")
 
 
 def export_safetensors(source: str | Path, out: str | Path, dtype: str = "bfloat16") -> Path:
@@ -36,8 +39,10 @@ def export_safetensors(source: str | Path, out: str | Path, dtype: str = "bfloat
     from vall_e.inference.loader import checkpoint_family
 
     source, out = Path(source), Path(out)
+    from vall_e.quantize.checkpoint import MANIFEST_FILE
+    from vall_e.quantize.dequantize import dequantize_model
+
     target = torch_dtype(dtype)
-    check_float_source(source)
     if out.exists() and out.resolve() == source.resolve():
         raise CheckpointError("--out must differ from --model")
     if checkpoint_family(source) == "llm":
@@ -47,6 +52,7 @@ def export_safetensors(source: str | Path, out: str | Path, dtype: str = "bfloat
         )
 
         loaded = load_llm_checkpoint(source, "cpu")
+        dequantize_model(loaded.model)
         loaded.model.to(target)
         save_llm_checkpoint(out, loaded.model, loaded.config, loaded.codec_info, loaded.step,
                             loaded.voices)
@@ -54,18 +60,20 @@ def export_safetensors(source: str | Path, out: str | Path, dtype: str = "bfloat
         from vall_e.models.checkpoint import load_checkpoint, save_checkpoint
 
         loaded = load_checkpoint(source, "cpu")
+        dequantize_model(loaded.model)
         loaded.model.to(target)
         save_checkpoint(out, loaded.model, loaded.config, loaded.tokenizer, loaded.codec_info,
                         loaded.step)
-    _copy_extras(source, out)
+    _copy_extras(source, out, skip={MANIFEST_FILE})  # the export is float: no manifest
     return out
 
 
-def _copy_extras(source: Path, out: Path) -> None:
+def _copy_extras(source: Path, out: Path, skip: set[str] = frozenset()) -> None:
     """Files of the source the savers do not write (a codec directory beside the weights, a
-    README, ...), except other weight files."""
+    README, ...), except other weight files and the names in ``skip``."""
     for item in source.iterdir():
         target = out / item.name
-        if target.exists() or item.name.endswith((".safetensors", ".bin", ".index.json", ".gguf")):
+        if target.exists() or item.name in skip or \
+                item.name.endswith((".safetensors", ".bin", ".index.json", ".gguf")):
             continue
         (shutil.copytree if item.is_dir() else shutil.copy2)(item, target)

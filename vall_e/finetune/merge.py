@@ -6,6 +6,7 @@ speed without peft. ``python -m vall_e.export --merge-lora ADAPTER_DIR`` calls t
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from vall_e.errors import ConfigError
@@ -27,4 +28,17 @@ def merge_lora(model_dir: str | Path, adapter_dir: str | Path, out_dir: str | Pa
     base = load_base(model_dir)
     merged, meta = apply_lora(base.model, base.family, model_dir, adapter_dir)
     base.voices = sorted(set(base.voices) | set(meta.get("voices") or []))
-    return save_full(out_dir, merged, base, base.config, base.step + int(meta.get("step", 0)))
+    written = save_full(out_dir, merged, base, base.config, base.step + int(meta.get("step", 0)))
+    _copy_inner_codec(base.config.codec.path, model_dir, Path(written))
+    return written
+
+
+def _copy_inner_codec(codec_path: str | None, base_dir: Path, out_dir: Path) -> None:
+    """A base that carries its codec inside (the shipped default's ``codec/``, named by a
+    relative ``codec.path``) hands it on, so the merged checkpoint opens on its own as its
+    base does; without it that relative path would name nothing."""
+    if not codec_path or Path(codec_path).is_absolute():
+        return
+    inner = base_dir / codec_path
+    if inner.is_dir() and not (out_dir / codec_path).exists():
+        shutil.copytree(inner, out_dir / codec_path)

@@ -260,9 +260,9 @@ class ARNAREngine:
             max_steps: int = 500) -> str:
         """Transcribe a recording into IPA phonemes (the model's own symbol set)."""
         if self.model.stt_head is None:
-            raise ValueError(
-                f"model {self.checkpoint.path} was not trained for stt (model.tasks lacks 'stt')"
-            )
+            raise ConfigError(
+                f"model {self.checkpoint.path} was not trained for stt (model.tasks lacks "
+                "'stt'); use a checkpoint trained with model.tasks: [tts, stt]")
         self._check_compiled(params)
         codes = self.codec.encode(load_audio(reference, self.codec.sample_rate).to(self.device))[0]
         generator = make_generator(params.seed, self.device)

@@ -109,7 +109,8 @@ def quantize_checkpoint(source: str | Path, out: str | Path, spec: QuantSpec) ->
     spec.validate()
     if is_quantized(source):
         raise CheckpointError(f"{source} is already quantized ({MANIFEST_FILE}); quantize the "
-                              "float checkpoint it was made from")
+                              "float checkpoint it was made from, or its dequantized copy: "
+                              f"python -m vall_e.export --model {source} --out DIR --dtype float32")
     if out.resolve() == source.resolve():
         raise CheckpointError("--out must differ from --model: the float checkpoint is the source")
     family, module, _ = _float_model(source)
