@@ -37,11 +37,10 @@ def check_float_source(source: Path) -> None:
 def export_safetensors(source: str | Path, out: str | Path, dtype: str = "bfloat16") -> Path:
     """Write ``source`` to the directory ``out`` with float weights cast to ``dtype``."""
     from vall_e.inference.loader import checkpoint_family
-
-    source, out = Path(source), Path(out)
     from vall_e.quantize.checkpoint import MANIFEST_FILE
     from vall_e.quantize.dequantize import dequantize_model
 
+    source, out = Path(source), Path(out)
     target = torch_dtype(dtype)
     if out.exists() and out.resolve() == source.resolve():
         raise CheckpointError("--out must differ from --model")
@@ -64,11 +63,11 @@ def export_safetensors(source: str | Path, out: str | Path, dtype: str = "bfloat
         loaded.model.to(target)
         save_checkpoint(out, loaded.model, loaded.config, loaded.tokenizer, loaded.codec_info,
                         loaded.step)
-    _copy_extras(source, out, skip={MANIFEST_FILE})  # the export is float: no manifest
+    copy_extras(source, out, skip={MANIFEST_FILE})  # the export is float: no manifest
     return out
 
 
-def _copy_extras(source: Path, out: Path, skip: set[str] = frozenset()) -> None:
+def copy_extras(source: Path, out: Path, skip: set[str] = frozenset()) -> None:
     """Files of the source the savers do not write (a codec directory beside the weights, a
     README, ...), except other weight files and the names in ``skip``."""
     for item in source.iterdir():

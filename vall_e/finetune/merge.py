@@ -6,7 +6,6 @@ speed without peft. ``python -m vall_e.export --merge-lora ADAPTER_DIR`` calls t
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from vall_e.errors import ConfigError
@@ -17,9 +16,11 @@ def merge_lora(model_dir: str | Path, adapter_dir: str | Path, out_dir: str | Pa
 
     Refuses an adapter trained on another base (``CheckpointError``) and an ``out_dir`` that
     is the base itself (``ConfigError``)."""
+    from vall_e.export.safetensors_export import copy_extras
     from vall_e.finetune.base import load_base
     from vall_e.finetune.full import save_full
     from vall_e.finetune.lora import apply_lora
+    from vall_e.quantize.checkpoint import MANIFEST_FILE
 
     model_dir, out_dir = Path(model_dir), Path(out_dir)
     if out_dir.resolve() == model_dir.resolve():
@@ -29,16 +30,7 @@ def merge_lora(model_dir: str | Path, adapter_dir: str | Path, out_dir: str | Pa
     merged, meta = apply_lora(base.model, base.family, model_dir, adapter_dir)
     base.voices = sorted(set(base.voices) | set(meta.get("voices") or []))
     written = save_full(out_dir, merged, base, base.config, base.step + int(meta.get("step", 0)))
-    _copy_inner_codec(base.config.codec.path, model_dir, Path(written))
+    # what the saver does not write comes from the base, its codec folder above all: the
+    # shipped default names it by a relative codec.path that must exist beside the weights
+    copy_extras(model_dir, Path(written), skip={MANIFEST_FILE})
     return written
-
-
-def _copy_inner_codec(codec_path: str | None, base_dir: Path, out_dir: Path) -> None:
-    """A base that carries its codec inside (the shipped default's ``codec/``, named by a
-    relative ``codec.path``) hands it on, so the merged checkpoint opens on its own as its
-    base does; without it that relative path would name nothing."""
-    if not codec_path or Path(codec_path).is_absolute():
-        return
-    inner = base_dir / codec_path
-    if inner.is_dir() and not (out_dir / codec_path).exists():
-        shutil.copytree(inner, out_dir / codec_path)
