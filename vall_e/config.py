@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -314,17 +316,36 @@ class Config:
 
 
 def read_yaml(path: str | Path, what: str = "config file") -> Any:
-    """The parsed YAML of ``path`` ({} for an empty file); a missing file or bad YAML is one
-    ``ConfigError`` line naming ``what`` and, when YAML knows it, the line of the mistake."""
+    """The parsed YAML of ``path``; a missing, empty or non-YAML file is one ``ConfigError`` line
+    naming ``what`` and, when YAML knows it, the line of the mistake. Floats may be written in
+    any usual spelling (``3e-4``, ``3.0e-4``, ``0.0003``, ``1E5``)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{what} not found: {path}")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 (safe)
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         where = f" (line {line + 1})" if line is not None else ""
         raise ConfigError(f"{path}: not valid YAML{where}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file (not UTF-8); give a YAML {what}") from None
+    if raw is None:  # an empty file (or only comments) is a mistake, not "all defaults"
+        raise ConfigError(f"{what} {path} is empty: write the settings into it (see configs/)")
+    return raw
+
+
+# PyYAML follows YAML 1.1, where a float needs a dot: ``3e-3`` and ``1E5`` load as strings
+# ("expected float, got '3e-3'"). This loader also reads exponent forms without a dot as floats
+# (YAML 1.2's spelling); everything else is yaml.SafeLoader's.
+_EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$")
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789."))
 
 
 def _build(cls, raw: Any, where: str):
@@ -368,11 +389,23 @@ def _check_type(value: Any, hint: Any, where: str) -> Any:
     base = origin or hint
     if base is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if base is float and isinstance(value, str) and _is_float_spelling(value):
+        return float(value.replace("_", ""))  # "3e-3" quoted, or from JSON
+    if base is int and isinstance(value, float) and value.is_integer():
+        return int(value)  # max_steps: 1e4
     if base is int and isinstance(value, bool):
         raise ConfigError(f"{where}: expected an integer, got {value!r}")
     if isinstance(base, type) and not isinstance(value, base):
         raise ConfigError(f"{where}: expected {base.__name__}, got {value!r}")
     return value
+
+
+def _is_float_spelling(text: str) -> bool:
+    """True for a finite number written as text: ``3e-3``, ``-1.5E+2``, ``.5``, ``1_000.0``."""
+    text = text.strip()
+    if not re.fullmatch(r"[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)(?:[eE][-+]?[0-9]+)?", text):
+        return False
+    return math.isfinite(float(text.replace("_", "")))
 
 
 def load_config(path: str | Path | None) -> Config:
