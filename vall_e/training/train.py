@@ -15,6 +15,7 @@ ddp`` / ``fsdp`` / ``deepspeed*``), ``devices``, ``precision``, ``accumulate_gra
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import lightning as L
@@ -61,13 +62,14 @@ def train(config: Config, resume: bool = False, progress: bool = True,
         raise ConfigError("data.path is not set: pass --data DIR (prepared shards) or set it in YAML")
     output_dir = Path(config.train.output_dir)
     last_ckpt = check_resume(output_dir, resume)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    config.save_yaml(output_dir / "config.yaml")
-
+    # Nothing in the run directory changes before the config and the data are known to be
+    # good: a --resume with a broken YAML or the wrong data must leave the run as it was.
     codec_info, utterances = load_prepared(config.data.path)
     _check_codec(config, codec_info)
+    output_dir.mkdir(parents=True, exist_ok=True)
     L.seed_everything(config.train.seed, workers=True, verbose=False)  # seeds model init too
     setup = setup_for(config, output_dir, utterances, codec_info, resume)
+    save_yaml_atomically(config, output_dir / "config.yaml")
     if config.train.gradient_checkpointing:
         setup.module.model.set_gradient_checkpointing(True)
     train_loader, val_loader = make_loaders(config, setup.train_set, setup.val_set, setup.collate)
@@ -80,6 +82,17 @@ def train(config: Config, resume: bool = False, progress: bool = True,
     trainer.fit(setup.module, train_loader, val_loader,
                 ckpt_path=str(last_ckpt) if resume else None, weights_only=True)
     return output_dir / "latest"
+
+
+def save_yaml_atomically(config: Config, path: Path) -> None:
+    """``config`` as YAML at ``path``, via a sibling temp file: never a half-written config."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        config.save_yaml(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def check_resume(output_dir: Path, resume: bool) -> Path:
