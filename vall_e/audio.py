@@ -7,8 +7,11 @@ Contract:
   never clipped). Every failure (missing, unreadable, empty, non-finite, silent, too short) is an
   ``AudioError`` whose one-line message names the file and says what to do.
 - ``resample``, ``trim_silence`` work on tensors already in memory.
-- ``save_audio`` writes 16-bit PCM WAV atomically (temp file in the same directory, then
-  ``os.replace``) so a crash never leaves a half-written file under the final name.
+- ``save_audio`` writes the format its extension names (``output_formats()``: .wav and .flac
+  16-bit PCM, .ogg Vorbis, .mp3 when the installed libsndfile writes it) atomically (temp file
+  in the same directory, then ``os.replace``) so a crash never leaves a half-written file under
+  the final name. A new file gets the usual mode (0666 less the umask); an existing file keeps
+  its own. ``check_output_path`` refuses, before any work, a path that could not be written.
 
 scipy.signal is imported lazily: it costs ~1 s and most callers of this module only save audio.
 """
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +66,15 @@ def trim_silence(
     of audio is kept on each side so word onsets/decays are not clipped. An all-silent input
     returns an empty tensor; the caller decides whether that is an error.
     """
+    start, end = silence_bounds(wav, sample_rate, threshold_db, pad_ms)
+    return wav[start:end]
+
+
+def silence_bounds(
+    wav: torch.Tensor, sample_rate: int, threshold_db: float = -40.0, pad_ms: float = 50.0
+) -> tuple[int, int]:
+    """The (start, end) sample range ``trim_silence`` keeps; (0, 0) for an all-silent input.
+    Callers that keep timings of the audio (teacher durations) shift them by ``start``."""
     if wav.dim() != 1:
         raise ValueError(f"trim_silence expects a 1-D waveform, got shape {tuple(wav.shape)}")
     n = wav.numel()
@@ -72,15 +84,15 @@ def trim_silence(
     rms = padded.view(n_frames, frame).pow(2).mean(dim=1).sqrt()
     ref = float(rms.max()) if n else 0.0
     if ref <= 0.0:
-        return wav[:0]
+        return 0, 0
     db = 20.0 * torch.log10(rms.clamp_min(1e-12) / ref)
     loud = torch.nonzero(db > threshold_db).flatten()
     if loud.numel() == 0:
-        return wav[:0]
+        return 0, 0
     pad = int(round(sample_rate * pad_ms / 1000.0))
     start = max(0, int(loud[0]) * frame - pad)
     end = min(n, (int(loud[-1]) + 1) * frame + pad)
-    return wav[start:end]
+    return start, end
 
 
 def _read(path: Path) -> tuple[np.ndarray, int]:
@@ -130,12 +142,81 @@ def load_audio(
     return wav.contiguous()
 
 
+# extension -> (libsndfile format, subtype)
+_FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"),
+            ".mp3": ("MP3", "MPEG_LAYER_III")}
+
+
+def output_formats() -> dict[str, tuple[str, str]]:
+    """The output extensions this install can write (mp3 only with libsndfile >= 1.1)."""
+    available = sf.available_formats()
+    return {ext: fmt for ext, fmt in _FORMATS.items() if fmt[0] in available}
+
+
+def _output_format(path: Path) -> tuple[str, str]:
+    formats = output_formats()
+    fmt = formats.get(path.suffix.lower())
+    if fmt is None:
+        what = f"extension {path.suffix!r}" if path.suffix else "no extension"
+        raise AudioError(f"cannot write {path}: {what}; use one of {', '.join(formats)}")
+    return fmt
+
+
+def check_output_path(path: str | os.PathLike, inputs: tuple = ()) -> Path:
+    """``path`` if audio can be written there, else one ``AudioError`` line, before any work.
+
+    Refused: an unknown extension, a directory, one of ``inputs`` (the reference: writing over
+    it would destroy it), a parent that is not a directory, and a directory where no file can
+    be created (tried for real, so a read-only mount or missing permission shows here, not after
+    synthesis). Missing parent directories are fine: ``save_audio`` creates them.
+    """
+    path = Path(path)
+    _output_format(path)
+    if path.is_dir():
+        raise AudioError(f"cannot write {path}: it is a directory; give a file name such as "
+                         f"{path / 'out.wav'}")
+    for other in inputs:
+        if other is not None and Path(other).exists() and path.exists() \
+                and os.path.samefile(path, other):
+            raise AudioError(f"cannot write {path}: it is the reference recording, which would "
+                             "be overwritten; choose another output path")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise AudioError(f"cannot write {path}: {parent} is not a directory")
+    try:
+        probe = _create_sibling(parent / path.name)
+    except OSError as exc:
+        raise AudioError(f"cannot write {path}: {parent} is not writable "
+                         f"({exc.strerror or _one_line(exc)})") from None
+    os.unlink(probe)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise AudioError(f"cannot write {path}: the file is read-only")
+    return path
+
+
+def _create_sibling(path: Path) -> str:
+    """Create an empty hidden file next to ``path`` (mode 0666 less the umask) and return its
+    name. Not mkstemp: its 0600 mode would survive the rename onto the final name."""
+    for _ in range(100):
+        name = str(path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"))
+        try:
+            os.close(os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            return name
+        except FileExistsError:
+            continue
+    raise OSError(f"could not create a temporary file next to {path}")
+
+
 def save_audio(path: str | os.PathLike, wav: torch.Tensor | np.ndarray, sample_rate: int) -> Path:
-    """Write a 1-D or [1, S] waveform as 16-bit PCM WAV, clipped to [-1, 1], atomically.
+    """Write a 1-D or [1, S] waveform, clipped to [-1, 1], atomically, in the format of the
+    path's extension (see ``output_formats``).
 
     Returns the final path. Parent directories are created.
     """
     path = Path(path)
+    fmt, subtype = _output_format(path)
     array = wav.detach().float().cpu().numpy() if isinstance(wav, torch.Tensor) else np.asarray(wav)
     if array.ndim == 2 and array.shape[0] == 1:
         array = array[0]
@@ -146,11 +227,13 @@ def save_audio(path: str | os.PathLike, wav: torch.Tensor | np.ndarray, sample_r
         raise AudioError(f"refusing to write {path}: the waveform has NaN or infinite samples")
     array = np.clip(array, -1.0, 1.0)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    mode = path.stat().st_mode & 0o7777 if path.is_file() else None
+    tmp_name = _create_sibling(path)
     try:
-        # format= is explicit because the temp name has no .wav suffix to infer it from.
-        sf.write(tmp_name, array, int(sample_rate), subtype="PCM_16", format="WAV")
+        # format= is explicit because the temp name has no audio suffix to infer it from.
+        sf.write(tmp_name, array, int(sample_rate), subtype=subtype, format=fmt)
+        if mode is not None:
+            os.chmod(tmp_name, mode)  # an existing file keeps its permissions
         os.replace(tmp_name, path)
     except BaseException:
         if os.path.exists(tmp_name):
