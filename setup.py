@@ -26,7 +26,13 @@ EXTRAS = {
     # nbclient + ipykernel execute notebooks/ in the tests (ipykernel's own "python3" kernel
     # spec: no `jupyter kernelspec install` step); matplotlib draws their plots
     "dev": ["pytest>=8", "pytest-timeout>=2", "hypothesis>=6", "gguf>=0.19", "nbclient>=0.10",
-            "nbformat>=5.9", "ipykernel>=6.29", "matplotlib>=3.8"],
+            "nbformat>=5.9", "ipykernel>=6.29", "matplotlib>=3.8",
+            # the server's tests: the server itself, an HTTP client, the real openai client,
+            # and selenium driving Debian's chromium (.ci/run installs chromium)
+            "fastapi>=0.110", "uvicorn>=0.29", "python-multipart>=0.0.9", "httpx>=0.27",
+            "openai>=1.30", "selenium>=4.20"],
+    # `python -m vall_e.serve`: the OpenAI-compatible speech server (imported lazily)
+    "serve": ["fastapi>=0.110", "uvicorn>=0.29", "python-multipart>=0.0.9"],
     # `python -m vall_e.export --format gguf` (pure Python writer/reader of llama.cpp's format)
     "export": ["gguf>=0.19"],
     # Filled by later issues; kept so that `pip install -e .[train,eval,data,gpu]` is stable.
@@ -63,7 +69,7 @@ setup(
     version="0.1.0",
     description="VALL-E style AR+NAR and LLM text-to-speech over neural audio codecs",
     packages=find_packages(include=["vall_e", "vall_e.*"]),
-    package_data={"vall_e": ["assets/**/*"]},
+    package_data={"vall_e": ["assets/**/*", "serve/static/*"]},
     python_requires=">=3.10",
     install_requires=CORE,
     extras_require=EXTRAS,
