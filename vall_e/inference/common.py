@@ -1,6 +1,7 @@
 """What both inference engines share: device choice, prompt settings, results, speaker creation."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from vall_e.codecs import AudioCodec
 from vall_e.errors import AudioError, TextError
 from vall_e.inference.speaker import SpeakerProfile
 from vall_e.text import normalize_text, phonemize
+from vall_e.text.script import describe_removed, speakable
 
 
 def resolve_device(device: str) -> torch.device:
@@ -56,12 +58,17 @@ class SynthesisResult:
 
 
 def check_text(text: str, settings: PromptSettings) -> str:
-    """Normalized ``text``, refused when empty or longer than one utterance may be."""
+    """Normalized ``text``, refused when empty, with nothing the language can speak, or longer
+    than one utterance may be; characters of another script or emoji are dropped with a
+    warning (``vall_e.text.script``)."""
     if not isinstance(text, str):
         raise TextError(f"text must be a string, got {type(text).__name__}")
     text = normalize_text(text)
     if not text:
         raise TextError("text is empty: give something to say")
+    text, removed = speakable(text, settings.language)
+    if removed:  # espeak would read them as "Chinese letter", "grinning face"
+        warnings.warn(describe_removed(removed, settings.language), stacklevel=2)
     if len(text) > settings.max_text_chars:
         raise TextError(f"text is {len(text)} characters; one utterance takes at most "
                         f"{settings.max_text_chars} (split it into sentences, or use CHUNKED "

@@ -3,8 +3,8 @@
 Contract:
 
 * ``normalize_text(text)`` returns NFKC-normalized text whose typographic quotes, dashes and
-  ellipses are replaced by their ASCII equivalents, invisible control/format characters are
-  removed, and every run of whitespace is a single space with none at either end. Letters,
+  ellipses are replaced by their ASCII equivalents, invisible control/format characters and
+  lone surrogates are removed, and every run of whitespace is a single space with none at either end. Letters,
   digits and case are kept: espeak-ng expands numbers and abbreviations itself. Raises
   ``TextError`` when nothing is left.
 * ``split_sentences(text, max_chars)`` cuts text into pieces for chunked synthesis. Every piece
@@ -58,8 +58,10 @@ def normalize_text(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).translate(_ASCII_MAP)
     # Zero-width spaces, BOMs, soft hyphens and stray control bytes are invisible but would
     # reach espeak as unknown symbols; whitespace controls (\n, \t) are collapsed below instead.
+    # Lone surrogates (undecodable bytes in argv arrive as "\udcff") cannot even be encoded
+    # for espeak: dropped with the rest.
     text = "".join(
-        ch for ch in text if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf")
+        ch for ch in text if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf", "Cs")
     )
     text = " ".join(text.split())
     if not text:

@@ -7,7 +7,8 @@ Contract:
   so the list order *is* the id assignment (``from_phoneme_lists`` sorts it by code point so
   the same data always gives the same ids).
 * ``encode`` never raises on an unseen phone: it maps to ``UNK_ID`` and warns once per distinct
-  symbol per tokenizer. ``decode`` drops pad/bos/eos and returns ``"<unk>"`` for ``UNK_ID``.
+  symbol per tokenizer. Punctuation the vocabulary lacks is not unknown: ``fit_marks`` puts it
+  onto the pause and end marks the vocabulary has (``;`` -> ``,``; quotes dropped). ``decode`` drops pad/bos/eos and returns ``"<unk>"`` for ``UNK_ID``.
 * ``save`` writes ``{"format": "vall_e.phoneme_vocab", "version": 1, "symbols": [...]}`` (UTF-8
   JSON) atomically; ``load`` raises ``CheckpointError`` for a missing or corrupt file.
 """
@@ -24,6 +25,12 @@ from pathlib import Path
 from vall_e.errors import CheckpointError, TextError
 
 FORMAT = "vall_e.phoneme_vocab"
+WORD_BOUNDARY = " "
+MARKS = frozenset(';:,.!?¡¿"(){}[]-')  # the punctuation tokens phonemize() emits
+# where a mark the vocabulary lacks goes, best first (nothing fits: dropped)
+_PAUSE = (",", WORD_BOUNDARY)
+_MARK_FALLBACK = {**{m: _PAUSE for m in ";:(){}[]-,"}, ".": (",", WORD_BOUNDARY),
+                  "!": (".", ",", WORD_BOUNDARY), "?": (".", ",", WORD_BOUNDARY)}
 VERSION = 1
 
 
@@ -66,8 +73,45 @@ class PhonemeTokenizer:
         if isinstance(tokens, str):
             # Iterating a str would silently encode characters, not phones.
             raise TextError("encode() takes a list of phone tokens, not a string: phonemize() it first")
+        if any(token in MARKS and token not in self._id_of for token in tokens):
+            tokens = self.fit_marks(tokens)
         ids = [self._id(token) for token in tokens]
         return [self.BOS_ID, *ids, self.EOS_ID] if add_bos_eos else ids
+
+    def fit_marks(self, tokens: list[str]) -> list[str]:
+        """``tokens`` with punctuation this vocabulary lacks put onto marks it has.
+
+        A vocabulary built from data without ``; : ( ) -`` would read them as ``<unk>``:
+        instead, a pause mark becomes the vocabulary's ``,`` (else a word boundary), an
+        unknown end mark its ``.``, and quotes, ``¡ ¿`` are dropped (they are not heard). A
+        mapped pause never doubles one already there, nor starts or ends the sequence with a
+        boundary. Tokens the vocabulary knows are left exactly as they are.
+        """
+        out: list[tuple[str, bool]] = []  # (token, put there by this mapping)
+        for token in tokens:
+            mapped = token in MARKS and token not in self._id_of
+            if mapped:
+                token = next((f for f in _MARK_FALLBACK.get(token, ()) if f in self._id_of), None)
+                if token is None:
+                    continue  # quotes, "¡", "¿": nothing to hear
+            if token == WORD_BOUNDARY:
+                if out and out[-1][0] != WORD_BOUNDARY:  # never doubled, never first
+                    out.append((token, mapped))
+                continue
+            if mapped:
+                # a pause sits on the word before it: "a (b" -> "a, b"; none after another mark
+                # ("a, (b" -> "a, b") nor at the start ("(a" -> "a")
+                boundary = bool(out) and out[-1][0] == WORD_BOUNDARY
+                before = out[-2][0] if boundary and len(out) > 1 else (out[-1][0] if out and not boundary else None)
+                if before is None or before in MARKS:
+                    continue
+                if boundary:
+                    out.insert(len(out) - 1, (token, True))
+                    continue
+            out.append((token, mapped))
+        while out and (out[-1][0] == WORD_BOUNDARY or out[-1][1]):  # no pause of ours at the end
+            out.pop()
+        return [token for token, _ in out]
 
     def decode(self, ids: Iterable[int]) -> list[str]:
         """Return the tokens of ``ids``, skipping pad/bos/eos; accepts ints or 0-d tensors."""
