@@ -171,10 +171,10 @@ def check_output_path(path: str | os.PathLike, inputs: tuple = ()) -> Path:
     synthesis). Missing parent directories are fine: ``save_audio`` creates them.
     """
     path = Path(path)
-    _output_format(path)
     if path.is_dir():
         raise AudioError(f"cannot write {path}: it is a directory; give a file name such as "
                          f"{path / 'out.wav'}")
+    _output_format(path)
     for other in inputs:
         if other is not None and Path(other).exists() and path.exists() \
                 and os.path.samefile(path, other):
@@ -186,11 +186,10 @@ def check_output_path(path: str | os.PathLike, inputs: tuple = ()) -> Path:
     if not parent.is_dir():
         raise AudioError(f"cannot write {path}: {parent} is not a directory")
     try:
-        probe = _create_sibling(parent / path.name)
+        os.unlink(_create_sibling(parent / path.name))  # a real try: root ignores modes
     except OSError as exc:
         raise AudioError(f"cannot write {path}: {parent} is not writable "
                          f"({exc.strerror or _one_line(exc)})") from None
-    os.unlink(probe)
     if path.exists() and not os.access(path, os.W_OK):
         raise AudioError(f"cannot write {path}: the file is read-only")
     return path

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 from vall_e.cli.sampling_flags import add_sampling_flags, sampling_params_from_args
-from vall_e.errors import AudioError, ConfigError, VallEError
+from vall_e.cli.threads import add_threads_flag, set_threads
+from vall_e.errors import AudioError, ConfigError, TextError, VallEError
 
 DESCRIPTION = "Synthesize TEXT in the voice of REFERENCE (a wav) into OUT, or transcribe (--task stt)."
 
@@ -22,7 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("text", help="text to speak (for --task stt: ignored, pass '')")
     p.add_argument("reference", help="reference recording whose voice is cloned (any format "
                    "soundfile reads), or a voice name of the model (e.g. tara for Orpheus)")
-    p.add_argument("out", nargs="?", help="output wav path (required for --task tts)")
+    p.add_argument("out", nargs="?", help="output audio path (required for --task tts); its "
+                   "extension picks the format: .wav, .flac, .ogg (.mp3 where libsndfile writes it)")
     src = p.add_argument_group("model")
     src.add_argument("--model", help="checkpoint directory: AR+NAR or LLM-TTS (also a plain "
                      "Orpheus Hugging Face directory)")
@@ -33,10 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N")
     src.add_argument("--dtype", choices=["float32", "bfloat16"], default=None,
                      help="cast the model's float weights (default: as saved); the codec keeps its own")
-    src.add_argument("--threads", type=int,
-                     help="CPU threads for torch (default: torch's). On a machine whose cores are "
-                          "busy with other work, 1 avoids threads waiting on each other: the "
-                          "default model's AR step went from ~4 ms to ~300 ms beside one busy core")
+    add_threads_flag(src)
     src.add_argument("--compile", action="store_true",
                      help="torch.compile the per-step decode function (static KV cache; a warm-up "
                           "at load; falls back to eager with a warning if compiling fails)")
@@ -50,7 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     task.add_argument("--task", choices=["tts", "stt"], default="tts",
                       help="tts: text -> speech (default); stt: REFERENCE -> IPA phonemes printed on stdout")
     task.add_argument("--language", help="espeak language code for phonemizing TEXT (e.g. en-us, en-gb, fr-fr)")
-    task.add_argument("--max-ar-steps", type=int, help="hard cap on AR steps (frames of level 0); generation always ends")
+    task.add_argument("--max-ar-steps", type=int, help="hard cap on AR steps (frames of level 0) "
+                      "per sentence; generation always ends, and a sentence that reaches it is "
+                      "named in a warning")
+    task.add_argument("--batch-size", type=int, default=4,
+                      help="sentences synthesized together (TEXT of any length is spoken whole, "
+                           "sentence by sentence, joined with short pauses; default 4)")
     task.add_argument("--input-prompt-length", type=float,
                       help="seconds of the reference kept as the acoustic prompt (default from the checkpoint, 6)")
     task.add_argument("--levels", type=int,
@@ -59,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     task.add_argument("--prompt-text", help="transcript of REFERENCE (needed by --input-prompt-prefix "
                       "and by orpheus-layout models to clone a recording)")
     add_sampling_flags(p)
-    p.add_argument("--quiet", action="store_true", help="print nothing but errors (and the stt transcript)")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors, warnings "
+                   "(text that was not spoken) and the stt transcript: no progress bar, no summary")
     return p
 
 
@@ -83,27 +88,37 @@ def _torch_dtype(name: str | None):
     return getattr(torch, name) if name else None
 
 
+def _check_out(args: argparse.Namespace) -> None:
+    """OUT can be written (format, directory, not the reference): checked before any work."""
+    from vall_e.audio import check_output_path
+    from vall_e.voices import find_voice
+
+    voice = find_voice(args.reference)
+    check_output_path(args.out, inputs=(args.reference, voice.wav if voice else None))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from dataclasses import replace
 
-    from vall_e.audio import save_audio
-    from vall_e.inference.loader import load_engine
+    from vall_e.text import normalize_text
 
-    if args.task == "tts" and not args.out:
-        raise ConfigError("OUT is missing: give the path of the wav to write")
+    if args.task == "tts":
+        if not args.out:
+            raise ConfigError("OUT is missing: give the path of the audio file to write")
+        normalize_text(args.text)  # empty text fails before the slow model load
+        _check_out(args)
+    if args.batch_size < 1:
+        raise ConfigError(f"--batch-size must be at least 1, got {args.batch_size}")
     sampling_params_from_args(args)  # impossible values fail before the slow model load
-    if args.threads is not None:
-        if args.threads < 1:
-            raise ConfigError(f"--threads must be at least 1, got {args.threads}")
-        import torch
-
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     model_dir = model_directory(args)
     reference = Path(args.reference)
     looks_like_path = reference.suffix != "" or len(reference.parts) > 1
     if looks_like_path and not reference.is_file():  # fail before the slow model load
         raise AudioError(f"audio file not found: {args.reference}; check the path")
+    from vall_e.inference.loader import load_engine
+
     try:
         engine = load_engine(model_dir, args.device or "auto", args.codec_path,
                              _torch_dtype(args.dtype), allow_download=args.allow_download,
@@ -130,17 +145,41 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError("--task stt needs an AR+NAR model trained with the stt task")
         print(engine.stt(args.reference, params, max_steps=settings.max_ar_steps))
         return 0
-    result = engine.tts(args.text, args.reference, params, settings, prompt_text=args.prompt_text)
+    return _tts(args, engine, params, settings)
+
+
+def _tts(args: argparse.Namespace, engine, params, settings) -> int:
+    """Speak all of TEXT (sentence by sentence, ``vall_e.inference.long_form``) into OUT."""
+    import warnings
+
+    from vall_e.audio import save_audio
+    from vall_e.inference.long_form import speak
+
+    if params.input_prompt_prefix and not (args.prompt_text and args.prompt_text.strip()):
+        raise TextError("--input-prompt-prefix needs the reference's transcript: "
+                        "add --prompt-text \"what the reference says\"")
+    speaker = engine.speaker_for(args.reference, params, settings, args.prompt_text)
+    result = speak(engine, args.text, speaker, params, settings, batch_size=args.batch_size,
+                   progress=not args.quiet)
     save_audio(args.out, result.audio, result.sample_rate)
+    for index in result.cut:  # never silent: the words after the cap are not in the audio
+        piece = result.pieces[index]
+        shown = piece if len(piece) <= 80 else piece[:77] + "..."
+        warnings.warn(f"sentence {index + 1} of {len(result.pieces)} reached --max-ar-steps "
+                      f"{settings.max_ar_steps} and was cut off (its end is missing): {shown!r}; "
+                      "raise --max-ar-steps", stacklevel=1)
     if not args.quiet:
         seconds = result.audio.numel() / result.sample_rate
         total = sum(result.seconds.values())
-        note = "" if result.stopped else f" (cut off at --max-ar-steps {settings.max_ar_steps})"
-        print(f"wrote {args.out}: {seconds:.2f} s of audio, {result.ar_steps} AR steps{note}, "
+        pieces = f"{len(result.pieces)} sentences, " if len(result.pieces) > 1 else ""
+        print(f"wrote {args.out}: {seconds:.2f} s of audio, {pieces}{result.ar_steps} AR steps, "
               f"{total:.2f} s wall, RTF {total / max(seconds, 1e-9):.2f}", file=sys.stderr)
-        if params.layer_skip:
-            print(f"layer-skip: {100 * result.stats.layer_fraction:.0f}% of AR layers run", file=sys.stderr)
-        if params.refine_on_stop:
-            print(f"refine-on-stop changed {result.stats.refine_changed} of {result.ar_steps} "
-                  "level-0 codes", file=sys.stderr)
+        stats = [r.stats for r in result.results if r.stats is not None]
+        if params.layer_skip and stats:
+            fraction = sum(s.layer_fraction for s in stats) / len(stats)
+            print(f"layer-skip: {100 * fraction:.0f}% of AR layers run", file=sys.stderr)
+        if params.refine_on_stop and stats:
+            changed = sum(s.refine_changed for s in stats)
+            print(f"refine-on-stop changed {changed} of {result.ar_steps} level-0 codes",
+                  file=sys.stderr)
     return 0

@@ -154,16 +154,26 @@ class ARNAREngine:
             raise TextError("--input-prompt-prefix needs the reference's transcript: "
                             "add --prompt-text \"what the reference says\"")
         start = time.perf_counter()
+        speaker = self.speaker_for(reference, params, settings, prompt_text)
+        encode = time.perf_counter() - start
+        (result,) = self.synthesize([text], speaker, params, settings)
+        result.seconds["prepare"] = result.seconds.get("prepare", 0.0) + encode
+        return result
+
+    def max_speech_seconds(self, settings: PromptSettings) -> float:
+        """Seconds of speech the step cap allows (``max_ar_steps`` level-0 frames)."""
+        return settings.max_ar_steps / self.codec.frame_rate
+
+    def speaker_for(self, reference: str | Path, params: SamplingParams, settings: PromptSettings,
+                    prompt_text: str | None = None) -> SpeakerProfile:
+        """The speaker ``tts`` clones: a recording, or a shipped voice's name (with its
+        transcript); the transcript is kept where the model or ``params`` use it."""
         voice = find_voice(str(reference))
         if voice is not None:  # a shipped voice's name in place of a recording
             reference, prompt_text = voice.wav, prompt_text or voice.transcript
         # aligned positions read at the reference's own pace when its transcript is known
         wants_transcript = params.input_prompt_prefix or self.model.aligned_positions
-        speaker = self.create_speaker(reference, prompt_text if wants_transcript else None, settings)
-        encode = time.perf_counter() - start
-        (result,) = self.synthesize([text], speaker, params, settings)
-        result.seconds["prepare"] = result.seconds.get("prepare", 0.0) + encode
-        return result
+        return self.create_speaker(reference, prompt_text if wants_transcript else None, settings)
 
     def synthesize(
         self,

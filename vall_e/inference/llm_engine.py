@@ -160,14 +160,22 @@ class LLMEngine:
         params = params or self.default_sampling
         self.check_params(params)
         start = time.perf_counter()
-        if not Path(reference).is_file() and str(reference) in self.voices:
-            speaker = self.named_speaker(str(reference))
-        else:
-            speaker = self.create_speaker(reference, prompt_text, settings)
+        speaker = self.speaker_for(reference, params, settings, prompt_text)
         encode = time.perf_counter() - start
         (result,) = self.synthesize([text], speaker, params, settings, max_length)
         result.seconds["prepare"] = result.seconds.get("prepare", 0.0) + encode
         return result
+
+    def max_speech_seconds(self, settings: PromptSettings) -> float:
+        """Seconds of speech the step cap allows (``max_ar_steps`` tokens, several a frame)."""
+        return settings.max_ar_steps / self.layout.tokens_per_frame / self.codec.frame_rate
+
+    def speaker_for(self, reference: str | Path, params: SamplingParams, settings: PromptSettings,
+                    prompt_text: str | None = None) -> SpeakerProfile:
+        """The speaker ``tts`` uses: one of the model's voices by name, or a recording."""
+        if not Path(reference).is_file() and str(reference) in self.voices:
+            return self.named_speaker(str(reference))
+        return self.create_speaker(reference, prompt_text, settings)
 
     def synthesize(self, texts: list[str], speaker: SpeakerProfile | None,
                    params: SamplingParams | None = None, settings: PromptSettings | None = None,
