@@ -81,3 +81,33 @@ def test_round_trip_through_yaml(tmp_path):
     config = load_config(REPO / "configs" / "tiny.yaml")
     config.save_yaml(tmp_path / "c.yaml")
     assert Config.from_yaml(tmp_path / "c.yaml") == config
+
+
+# ----- issue 21, items 3 and 4: every float spelling, and no empty file as "all defaults" -----
+@pytest.mark.parametrize("spelling, value", [
+    ("3e-3", 3e-3), ("3E-3", 3e-3), ("3.0e-3", 3e-3), ("+3e-3", 3e-3), (".003", 3e-3),
+    ("0.003", 3e-3), ("3e-03", 3e-3), ("'3e-3'", 3e-3), ("1_000.5", 1000.5), ("1e0", 1.0),
+    ("2", 2.0),
+])
+def test_every_float_spelling_loads(tmp_path, spelling, value):
+    path = tmp_path / "c.yaml"
+    path.write_text(f"train:\n  learning_rate: {spelling}\n")
+    assert Config.from_yaml(path).train.learning_rate == pytest.approx(value)
+
+
+def test_integral_floats_fit_int_keys_and_words_still_do_not(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("train:\n  max_steps: 1e4\n")
+    assert Config.from_yaml(path).train.max_steps == 10000
+    for bad in ("max_steps: 2.5", "learning_rate: fast", "learning_rate: .nan"):
+        path.write_text(f"train:\n  {bad}\n")
+        with pytest.raises(ConfigError):
+            Config.from_yaml(path)
+
+
+@pytest.mark.parametrize("content", ["", "\n\n", "# just a comment\n"])
+def test_empty_yaml_is_refused(tmp_path, content):
+    path = tmp_path / "empty.yaml"
+    path.write_text(content)
+    with pytest.raises(ConfigError, match="is empty"):
+        Config.from_yaml(path)

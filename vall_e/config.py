@@ -389,6 +389,8 @@ def _check_type(value: Any, hint: Any, where: str) -> Any:
     base = origin or hint
     if base is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if base is float and isinstance(value, float) and math.isnan(value):
+        raise ConfigError(f"{where}: expected a number, got {value!r}")
     if base is float and isinstance(value, str) and _is_float_spelling(value):
         return float(value.replace("_", ""))  # "3e-3" quoted, or from JSON
     if base is int and isinstance(value, float) and value.is_integer():
