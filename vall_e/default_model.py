@@ -21,6 +21,7 @@ from safetensors.torch import load_file, save_file
 
 from vall_e.config import Config
 from vall_e.errors import CheckpointError
+from vall_e.models.integrity import checksum_metadata
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "assets" / "default"
 CODEC_FOLDER = "codec"
@@ -41,7 +42,7 @@ def _cast_weights(source: Path, target: Path, dtype: torch.dtype, metadata: dict
     except Exception as exc:  # safetensors raises its own types for truncated files
         raise CheckpointError(f"{source} is corrupt: {str(exc).splitlines()[0]}") from None
     cast = {k: (v.to(dtype) if v.is_floating_point() else v).contiguous() for k, v in state.items()}
-    save_file(cast, str(target), metadata=metadata)
+    save_file(cast, str(target), metadata=checksum_metadata(cast, metadata))
 
 
 def package_default(model_dir: str | Path, codec_dir: str | Path, out_dir: str | Path = DEFAULT_MODEL_DIR,

@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors import safe_open
+from safetensors.torch import save_file
 
 from vall_e.codecs.base import CodecInfo
 from vall_e.config import Config
 from vall_e.errors import CheckpointError, VallEError
 from vall_e.models.ar_nar import ARNARModel
+from vall_e.models.integrity import checksum_metadata, verify_state
 from vall_e.text.tokenizer import PhonemeTokenizer
 
 FORMAT = "vall_e.checkpoint"
@@ -56,7 +58,8 @@ def save_checkpoint(
     """Write a checkpoint directory atomically (replacing an existing one)."""
     with staged_directory(directory) as staging:
         state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-        save_file(state, str(staging / WEIGHTS_FILE), metadata={"format": FORMAT})
+        save_file(state, str(staging / WEIGHTS_FILE),
+                  metadata=checksum_metadata(state, {"format": FORMAT}))
         tokenizer.save(staging / VOCAB_FILE)
         meta = {
             "format": FORMAT,
@@ -147,9 +150,12 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
     if not weights.is_file():
         raise CheckpointError(f"{directory} is incomplete: {WEIGHTS_FILE} is missing")
     try:
-        state = load_file(str(weights), device=str(device))
+        with safe_open(str(weights), framework="pt", device="cpu") as handle:
+            metadata = handle.metadata() or {}
+            state = {key: handle.get_tensor(key) for key in handle.keys()}
     except Exception as exc:  # safetensors raises its own error types for corrupt files
         raise CheckpointError(f"{weights} is corrupt: {str(exc).splitlines()[0]}") from None
+    verify_state(state, metadata, weights)  # a flipped bit: one line here, not NaN logits later
     model = build_model(config, tokenizer, codec_info)
     try:
         model.load_state_dict(state, strict=True)

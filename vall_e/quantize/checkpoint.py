@@ -26,6 +26,7 @@ from safetensors.torch import save_file
 
 from vall_e.errors import CheckpointError
 from vall_e.models.checkpoint import read_json, staged_directory
+from vall_e.models.integrity import checksum_metadata, verify_state
 from vall_e.quantize.convert import MODES, QuantSpec, apply_manifest, quantize_model
 
 MANIFEST_FILE = "quantization.json"
@@ -129,7 +130,7 @@ def quantize_checkpoint(source: str | Path, out: str | Path, spec: QuantSpec) ->
             copy = shutil.copytree if item.is_dir() else shutil.copy2
             copy(item, staging / item.name)
         save_file(state, str(staging / WEIGHTS_FILE),
-                  metadata={"format": FORMAT, "digest": manifest["digest"]})
+                  metadata=checksum_metadata(state, {"format": FORMAT, "digest": manifest["digest"]}))
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
     with torch.inference_mode():  # build the kernels' derived tensors to count them honestly
         for m in module.modules():
@@ -177,6 +178,7 @@ def load_quantized_weights(model: torch.nn.Module, directory: str | Path) -> tor
     if metadata.get("digest") != manifest["digest"]:
         raise CheckpointError(f"{weights} and {MANIFEST_FILE} come from different quantization "
                               "runs: quantize the float checkpoint again")
+    verify_state(state, metadata, weights)  # a flipped bit: one line here, not NaN logits later
     for alias, key in manifest.get("aliases", {}).items():
         if key in state:
             state[alias] = state[key]

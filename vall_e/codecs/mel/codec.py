@@ -137,11 +137,13 @@ def save_mel_model(model: MelModel, directory: str | Path) -> Path:
     """Write config.json + model.safetensors into ``directory`` (created if needed)."""
     from safetensors.torch import save_file
 
+    from vall_e.models.integrity import checksum_metadata
+
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "config.json").write_text(json.dumps(model.spec.to_dict(), indent=2) + "\n")
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(directory / "model.safetensors"))
+    save_file(state, str(directory / "model.safetensors"), metadata=checksum_metadata(state))
     return directory
 
 
@@ -152,11 +154,19 @@ def load_mel_model(directory: str | Path) -> MelModel:
         raise CheckpointError(
             f"{directory} is not a {NAME} codec directory (need config.json and "
             "model.safetensors); train one with `python -m vall_e.codecs.train --yaml ...`")
+    from vall_e.models.integrity import verify_state
+
     try:
-        from safetensors.torch import load_file
+        from safetensors import safe_open
 
         spec = MelCodecSpec.from_dict(json.loads(config_path.read_text()))
-        state = load_file(str(weights))
+        with safe_open(str(weights), framework="pt", device="cpu") as handle:
+            metadata = handle.metadata() or {}
+            state = {key: handle.get_tensor(key) for key in handle.keys()}
+    except Exception as exc:  # bad JSON, unknown key, truncated file: one message
+        raise local_error(str(directory), exc) from None
+    verify_state(state, metadata, weights)  # a flipped bit: one line naming the file
+    try:
         model = MelModel(spec, torch.zeros(spec.levels, spec.codebook_size,
                                            spec.n_mels * spec.stack))
         model.load_state_dict(state)
