@@ -74,7 +74,8 @@ class EncodecCodec(AudioCodec):
         source, is_local = resolve_source(config, DEFAULT_HUB_ID)
         try:
             with quiet_hf_progress():  # a codec load is quick; the bar would break one-line errors
-                model = EncodecModel.from_pretrained(source)
+                # use_safetensors: a pickled pytorch_model.bin is never loaded (it can run code)
+                model = EncodecModel.from_pretrained(source, use_safetensors=True)
         except Exception as exc:  # transformers raises OSError/ValueError/EnvironmentError alike
             raise (local_error(source, exc) if is_local else hub_error(source, exc)) from None
         return cls(model, n_levels=config.n_levels, device=device)

@@ -27,6 +27,7 @@ from vall_e.models.checkpoint import read_json, staged_directory
 ADAPTER_META = "vall_e_adapter.json"
 ADAPTER_FORMAT = "vall_e.adapter"
 ADAPTER_VERSION = 1
+ADAPTER_WEIGHTS = "adapter_model.safetensors"  # what peft writes; a .bin is refused
 
 
 def peft_config(settings: LoraSettings, base: BaseModel):
@@ -118,6 +119,10 @@ def apply_lora(model: nn.Module, family: str, base_dir: str | Path,
     # would round away a low-rank update smaller than one int8 step of its row.
     dequantize_model(model)
     target = model if family == "ar_nar" else model.lm
+    if not (Path(adapter_dir) / ADAPTER_WEIGHTS).is_file():
+        # peft would fall back to a pickled adapter_model.bin, which can run code when loaded
+        raise CheckpointError(f"LoRA adapter {adapter_dir} has no {ADAPTER_WEIGHTS}; vall_e "
+                              "loads safetensors weights only, never a pickled .bin")
     try:
         merged = PeftModel.from_pretrained(target, str(adapter_dir)).merge_and_unload()
     except (ValueError, KeyError, RuntimeError, OSError) as exc:

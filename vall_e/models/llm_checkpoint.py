@@ -85,7 +85,9 @@ def load_lm(directory: str | Path, dtype: torch.dtype | None = None):
     try:
         with quiet_hf_progress():
             return AutoModelForCausalLM.from_pretrained(
-                str(directory), local_files_only=True, **({"dtype": dtype} if dtype else {}))
+                # use_safetensors: a pickled pytorch_model.bin is never loaded (it can run code)
+                str(directory), local_files_only=True, use_safetensors=True,
+                **({"dtype": dtype} if dtype else {}))
     except Exception as exc:  # transformers raises OSError / ValueError / EnvironmentError alike
         reason = " ".join(str(exc).split())[:200]
         raise CheckpointError(f"{directory}: the model does not load ({reason})") from None
