@@ -81,10 +81,15 @@ def test_openai_client(server):
                                         response_format="wav")
     audio, rate = sf.read(io.BytesIO(answer.content))
     assert rate == 24000 and len(audio) > 0.5 * SECONDS_PER_SENTENCE * rate
+    # docs/serve.md's streaming example: our fields travel in extra_body
+    extra = {"seed": 7, "temperature": 0.6}
     with client.audio.speech.with_streaming_response.create(
-            model="tts-1", voice="kumo", input="Streamed.", response_format="pcm") as streamed:
+            model="tts-1", voice="kumo", input="Streamed. Twice.", response_format="pcm",
+            extra_body={"stream": True, **extra}) as streamed:
         data = b"".join(streamed.iter_bytes())
     assert len(data) % 2 == 0 and len(data) > 0
+    assert data == b"".join(speak(server, input=part, response_format="pcm", **extra).content
+                            for part in ("Streamed.", "Twice."))
     with pytest.raises(openai.BadRequestError, match="unknown voice"):
         client.audio.speech.create(model="tts-1", voice="nobody", input="x")
 

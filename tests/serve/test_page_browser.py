@@ -49,6 +49,7 @@ def open_page(browser, server):
 
 def test_type_pick_play_and_get_a_wav(browser, server):
     voice = open_page(browser, server)
+    assert not browser.find_element("id", "key-row").is_displayed()  # no --api-key here
     text = browser.find_element("id", "text")
     text.clear()
     text.send_keys("The browser asks for two sentences. Here is the second.")
@@ -82,3 +83,14 @@ def test_clone_a_voice_from_a_file(browser, server):
     WebDriverWait(browser, 120).until(
         lambda d: "saved as spk_" in d.find_element("id", "upload-status").text)
     assert voice.first_selected_option.text.startswith("Browser clone (saved")
+
+
+def test_page_asks_for_the_key_when_the_server_has_one(browser, auth_server):
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    browser.get(auth_server.url + "/")
+    WebDriverWait(browser, 30).until(lambda d: d.find_element("id", "key-row").is_displayed())
+    assert "API key" in wait_status(browser, "error").text  # the 401's message is shown
+    browser.find_element("id", "api-key").send_keys("sekrit-key", Keys.TAB)
+    WebDriverWait(browser, 30).until(lambda d: len(Select(d.find_element("id", "voice")).options) >= 3)
