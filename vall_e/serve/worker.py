@@ -91,15 +91,20 @@ class Worker:
     def _run(self) -> None:
         while (job := self._jobs.get()) is not None:
             self._count(waiting=-1, running=1)
-            outcome = self._execute(job)
+            try:
+                outcome = self._execute(job)
+            except Exception as exc:  # a job's cleanup failed: the worker must outlive it
+                job._push(_ERROR, exc)
+                outcome = "failed"
             self._count(running=-1, **{outcome: 1})
             job._push(_END)
 
     def _execute(self, job: Job) -> str:
         if job.cancelled:
             return "cancelled"  # its client left while it waited: the model never runs for it
-        items = job.work(job)
+        items = None
         try:
+            items = iter(job.work(job))
             for item in items:
                 self._count(items=1)
                 job._push(_ITEM, item)
@@ -110,4 +115,7 @@ class Worker:
             job._push(_ERROR, exc)
             return "failed"
         finally:
-            items.close()
+            # a generator left mid-way runs its cleanup now, on this thread, not at some GC
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()

@@ -1,0 +1,85 @@
+"""The server's pieces without a server (fast tier): formats, sampler overlay, names, worker."""
+import asyncio
+import io
+import struct
+
+import pytest
+import soundfile as sf
+import torch
+
+from vall_e.sampling import SamplingParams
+from vall_e.serve import audio_formats
+from vall_e.serve.errors import APIError
+from vall_e.serve.synth import sampling_params
+from vall_e.serve.voices import PROFILE_ID, clean_name
+from vall_e.serve.worker import QueueFull, Worker
+
+
+def test_stream_header_and_pcm_match_a_whole_wav():
+    audio = torch.linspace(-1.2, 1.2, 2400)  # out of range ends: clipped, not wrapped
+    whole = audio_formats.encode(audio, 24000, "wav")
+    streamed = audio_formats.wav_stream_header(24000) + audio_formats.pcm16(audio, 24000)
+    assert streamed[:4] == b"RIFF" and struct.unpack("<I", streamed[40:44])[0] == 0xFFFFFFFF
+    assert streamed[44:] == whole[44:] and len(streamed) == len(whole)
+    samples, _ = sf.read(io.BytesIO(whole), dtype="int16")
+    assert samples.min() == -32768 or samples.min() == -32767 and samples.max() == 32767
+
+
+def test_supported_formats_always_include_the_lossless_three():
+    assert {"wav", "flac", "pcm"} <= set(audio_formats.supported_formats(24000))
+
+
+def test_sampler_overlay_keeps_the_models_defaults():
+    defaults = SamplingParams(ar_temp=0.6, top_k=50, min_p=0.1)
+    assert sampling_params(defaults, {}) is None  # the engine's own record
+    params = sampling_params(defaults, {"temperature": 0.9, "seed": 3})
+    assert (params.ar_temp, params.top_k, params.min_p, params.seed) == (0.9, 50, 0.1, 3)
+    assert sampling_params(defaults, {"mirostat": True, "mirostat_tau": 4.0}).mirostat_tau == 4.0
+
+
+@pytest.mark.parametrize("overrides,param", [({"temperature": -1}, "temperature"),
+                                             ({"top_p": 0.0}, "top_p"),
+                                             ({"min_temperature": 2.0, "temperature": 1.0}, None)])
+def test_sampler_errors_use_the_request_names(overrides, param):
+    with pytest.raises(APIError) as caught:
+        sampling_params(SamplingParams(), overrides)
+    assert caught.value.status == 400 and "--" not in caught.value.message
+    if param:
+        assert caught.value.param == param and caught.value.message.startswith(param)
+
+
+def test_names_are_display_text_and_ids_are_strict():
+    assert clean_name("../../etc/passwd", "x") == "....etcpasswd"
+    assert clean_name("  ", "fallback") == "fallback" and len(clean_name("a" * 500, "x")) == 64
+    assert PROFILE_ID.match("spk_0123456789abcdef")
+    for bad in ("spk_0123456789abcdef/..", "../spk_0123456789abcdef", "spk_0123456789ABCDEF"):
+        assert not PROFILE_ID.match(bad)
+
+
+def test_worker_runs_in_order_refuses_when_full_and_skips_cancelled_jobs():
+    async def scenario():
+        worker = Worker(max_waiting=2)
+        gate = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def blocked(job):  # holds the worker until the test opens the gate
+            asyncio.run_coroutine_threadsafe(gate.wait(), loop).result()
+            yield "first"
+
+        first = worker.submit(blocked)
+        worker.start()
+        while worker.stats()["running"] == 0:
+            await asyncio.sleep(0.01)
+        second = worker.submit(lambda job: iter(["second"]))
+        third = worker.submit(lambda job: iter(["never"]))
+        with pytest.raises(QueueFull):
+            worker.submit(lambda job: iter(["refused"]))
+        third.cancel()
+        gate.set()
+        got = [[x async for x in job.results()] for job in (first, second, third)]
+        await asyncio.to_thread(worker.stop)
+        return got, worker.stats()
+
+    got, stats = asyncio.run(scenario())
+    assert got == [["first"], ["second"], []]
+    assert (stats["done"], stats["cancelled"], stats["waiting"]) == (2, 1, 0)
