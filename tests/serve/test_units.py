@@ -22,7 +22,7 @@ def test_stream_header_and_pcm_match_a_whole_wav():
     assert streamed[:4] == b"RIFF" and struct.unpack("<I", streamed[40:44])[0] == 0xFFFFFFFF
     assert streamed[44:] == whole[44:] and len(streamed) == len(whole)
     samples, _ = sf.read(io.BytesIO(whole), dtype="int16")
-    assert samples.min() == -32768 or samples.min() == -32767 and samples.max() == 32767
+    assert samples.min() in (-32768, -32767) and samples.max() == 32767
 
 
 def test_supported_formats_always_include_the_lossless_three():

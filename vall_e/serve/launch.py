@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -30,18 +31,22 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.args, self.startup_timeout, self.log = args, startup_timeout, log
         self.proc: subprocess.Popen | None = None
+        self._out = None
 
     def __enter__(self) -> "ServerProcess":
         env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
-        out = open(self.log, "w") if self.log else subprocess.DEVNULL
+        # a file, not a pipe: nobody reads the server's log while it runs, and a full pipe
+        # would block the server on its next warning
+        self._out = open(self.log, "w+") if self.log else tempfile.TemporaryFile("w+")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "vall_e.serve", "--port", str(self.port), *self.args],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT if self.log else subprocess.PIPE)
+            cwd=REPO, env=env, stdout=self._out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode()[-3000:] if self.proc.stderr else ""
-                raise RuntimeError(f"the server exited with {self.proc.returncode}: {err}")
+                self._out.seek(0)
+                raise RuntimeError(f"the server exited with {self.proc.returncode}: "
+                                   f"{self._out.read()[-3000:]}")
             try:
                 if httpx.get(self.url + "/health", timeout=2).status_code == 200:
                     return self
@@ -59,6 +64,8 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self._out is not None:
+            self._out.close()
 
     def stats(self) -> dict:
         return httpx.get(self.url + "/health", timeout=10).json()["queue"]
