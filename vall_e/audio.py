@@ -186,10 +186,11 @@ def check_output_path(path: str | os.PathLike, inputs: tuple = ()) -> Path:
     if not parent.is_dir():
         raise AudioError(f"cannot write {path}: {parent} is not a directory")
     try:
-        os.unlink(_create_sibling(parent / path.name))  # a real try: root ignores modes
+        probe = _create_sibling(parent / path.name)  # a real try: root ignores modes
     except OSError as exc:
         raise AudioError(f"cannot write {path}: {parent} is not writable "
                          f"({exc.strerror or _one_line(exc)})") from None
+    os.unlink(probe)
     if path.exists() and not os.access(path, os.W_OK):
         raise AudioError(f"cannot write {path}: the file is read-only")
     return path

@@ -2,8 +2,12 @@
 one ``warning: ...`` line each (no source line, no file path), Ctrl-C one line and status 130."""
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import sys
 import warnings
+from collections.abc import Iterator
 from typing import Callable
 
 from vall_e.errors import VallEError
@@ -27,3 +31,32 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
     """Show a warning as ``warning: <message>`` on one line of stderr (Python's default prints
     the file, the line number and the source line: two lines that mean nothing to a user)."""
     print(f"warning: {' '.join(str(message).split())}", file=file or sys.stderr)
+
+
+def exit_on_interrupt() -> None:
+    """Make Ctrl-C print one line and exit 130 at once, wherever it lands (an entry point calls
+    this before its imports). A KeyboardInterrupt raised inside an import can be caught and
+    retried by the library being imported (numpy then fails with "cannot load module more than
+    once"), and after one CPython's own exit re-raises SIGINT (status -2): ending the process
+    from the handler avoids both. Code that must clean up on Ctrl-C runs under
+    ``interrupts_raise``."""
+    signal.signal(signal.SIGINT, _exit_interrupted)
+
+
+def _exit_interrupted(signum, frame) -> None:
+    print("\ninterrupted", file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(130)
+
+
+@contextlib.contextmanager
+def interrupts_raise() -> Iterator[None]:
+    """Within the block Ctrl-C raises KeyboardInterrupt (so ``finally`` and ``except
+    BaseException`` clean up, e.g. save_audio's temporary file); the handler before is restored
+    after it."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

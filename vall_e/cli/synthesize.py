@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from vall_e.cli.common import interrupts_raise
 from vall_e.cli.sampling_flags import add_sampling_flags, sampling_params_from_args
 from vall_e.cli.threads import add_threads_flag, set_threads
 from vall_e.errors import AudioError, ConfigError, TextError, VallEError
@@ -94,7 +95,8 @@ def _check_out(args: argparse.Namespace) -> None:
     from vall_e.voices import find_voice
 
     voice = find_voice(args.reference)
-    check_output_path(args.out, inputs=(args.reference, voice.wav if voice else None))
+    with interrupts_raise():  # its probe file is removed even on Ctrl-C
+        check_output_path(args.out, inputs=(args.reference, voice.wav if voice else None))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,7 +163,8 @@ def _tts(args: argparse.Namespace, engine, params, settings) -> int:
     speaker = engine.speaker_for(args.reference, params, settings, args.prompt_text)
     result = speak(engine, args.text, speaker, params, settings, batch_size=args.batch_size,
                    progress=not args.quiet)
-    save_audio(args.out, result.audio, result.sample_rate)
+    with interrupts_raise():  # Ctrl-C while writing: the temporary file is removed
+        save_audio(args.out, result.audio, result.sample_rate)
     for index in result.cut:  # never silent: the words after the cap are not in the audio
         piece = result.pieces[index]
         shown = piece if len(piece) <= 80 else piece[:77] + "..."
