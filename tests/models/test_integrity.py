@@ -104,3 +104,18 @@ def test_lora_refuses_a_pickled_adapter(tmp_path, monkeypatch):
     monkeypatch.setattr(lora, "require_same_base", lambda *a, **k: None)
     with pytest.raises(CheckpointError, match="never a pickled .bin"):
         lora.apply_lora(base, "ar_nar", tmp_path, adapter)
+
+
+def test_llm_weights_refuse_a_pickled_bin(tmp_path):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from vall_e.models.llm_checkpoint import load_lm
+
+    config = LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=2)
+    LlamaForCausalLM(config).save_pretrained(str(tmp_path / "lm"))
+    weights = tmp_path / "lm" / "model.safetensors"
+    torch.save(load_file(str(weights)), tmp_path / "lm" / "pytorch_model.bin")
+    weights.unlink()  # only the pickle is left
+    with pytest.raises(CheckpointError, match="does not load"):
+        load_lm(tmp_path / "lm")
