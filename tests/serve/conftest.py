@@ -22,8 +22,9 @@ def serve_model(tmp_path_factory, tiny_codec_dir):
 
 def _start(tmp_path_factory, model, *extra):
     voices = tmp_path_factory.mktemp("voices")
+    log = tmp_path_factory.mktemp("server_log") / "server.log"  # kept by pytest for a look
     server = ServerProcess(["--model", str(model), "--voices-dir", str(voices), "--threads", "1",
-                            "--log-level", "warning", *extra])
+                            "--log-level", "warning", *extra], log=log)
     server.voices_dir = voices
     return server
 
