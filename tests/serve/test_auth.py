@@ -4,7 +4,7 @@ import pytest
 
 pytestmark = pytest.mark.slow
 KEY = "sekrit-key"
-SPEECH = {"input": "Hello.", "voice": "kumo", "response_format": "wav"}
+SPEECH = {"input": "Hello.", "voice": "kumo", "response_format": "wav", "seed": 11}
 
 
 def routes(url):
