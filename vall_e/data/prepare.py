@@ -11,10 +11,14 @@
 
 Each file is loaded at the codec's sample rate, checked against ``data.min_seconds`` /
 ``data.max_seconds``, its transcript normalized and phonemized in ``data.language``, and encoded.
+Where the corpus builder left the teacher's phoneme timing beside the audio
+(``<id>.timing.json``), the utterance also gets its phoneme durations in codec frames
+(``vall_e.data.durations``), trimmed along with the audio.
+
 A bad file (corrupt audio, missing or empty transcript, wrong length) is one line on stderr and
 one line in ``failed.jsonl``; it never stops the run. Work is done in sorted order and is
 resumable: a rerun skips sources already in shards and, unless ``retry_failed``, those in
-``failed.jsonl``. A source is the audio file's absolute path. Utterance ids are
+``failed.jsonl``. A source is ``<input dir name>/<audio path under it>``. Utterance ids are
 ``<speaker>/<path under the speaker folder, no extension>`` (LJSpeech: ``<speaker>/<id>``).
 """
 from __future__ import annotations
@@ -26,9 +30,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from vall_e.audio import load_audio
+from vall_e.audio import load_audio, silence_bounds
 from vall_e.codecs import AudioCodec, get_codec
 from vall_e.config import Config, DataConfig
+from vall_e.data.timing import read_timing, timing_path
+from vall_e.data.durations import token_durations
+from vall_e.data.manifest import verify_manifest, write_manifest
 from vall_e.data.shards import (
     FAILED_FILE, DataError, ShardWriter, Utterance, done_sources, failed_sources, record_failure,
 )
@@ -52,10 +59,15 @@ class SourceItem:
     speaker: str
     text: str | None = None  # inline transcript (LJSpeech); else read from ``transcript``
     transcript: Path | None = None
+    root: Path | None = None  # the input directory it was found in
 
     @property
     def source(self) -> str:
-        return str(self.audio)
+        """``<input dir name>/<path under it>``: the same on every machine, so shards rebuilt
+        elsewhere are byte-identical (the committed default shards are checked that way)."""
+        if self.root is None or not self.audio.is_relative_to(self.root):  # a link out of it
+            return str(self.audio)
+        return f"{self.root.name}/{self.audio.relative_to(self.root).as_posix()}"
 
 
 @dataclass
@@ -100,7 +112,8 @@ def _discover_ljspeech(input_dir: Path) -> list[SourceItem]:
             continue
         text = fields[2] if len(fields) > 2 and fields[2].strip() else (fields + [""])[1]
         audio = _find_audio(input_dir / "wavs", fields[0])
-        items.append(SourceItem(audio.resolve(), f"{speaker}/{fields[0]}", speaker, text=text))
+        items.append(SourceItem(audio.resolve(), f"{speaker}/{fields[0]}", speaker, text=text,
+                                root=input_dir.resolve()))
     return items
 
 
@@ -112,6 +125,7 @@ def _transcript_for(audio: Path) -> Path:
 
 def _discover_speakers(input_dir: Path) -> list[SourceItem]:
     items = []
+    input_dir = input_dir.resolve()
     for speaker_dir in sorted(p for p in input_dir.iterdir() if p.is_dir()):
         if speaker_dir.name.startswith("."):
             continue
@@ -120,7 +134,8 @@ def _discover_speakers(input_dir: Path) -> list[SourceItem]:
                 continue
             rel = audio.relative_to(speaker_dir).with_suffix("").as_posix()
             items.append(SourceItem(audio.resolve(), f"{speaker_dir.name}/{rel}",
-                                    speaker_dir.name, transcript=_transcript_for(audio)))
+                                    speaker_dir.name, transcript=_transcript_for(audio),
+                                    root=input_dir.resolve()))
     return items
 
 
@@ -150,7 +165,7 @@ def _read_text(item: SourceItem) -> str:
 
 
 def prepare_one(
-    item: SourceItem, codec: AudioCodec, data: DataConfig
+    item: SourceItem, codec: AudioCodec, data: DataConfig, aligner=None
 ) -> tuple[Utterance, float]:
     """Load, check, phonemize and encode one item; returns it and its duration in seconds.
 
@@ -160,7 +175,13 @@ def prepare_one(
     if not raw.strip():
         raise TextError(f"{item.audio}: empty transcript")
     text = normalize_text(raw)
-    wav = load_audio(item.audio, codec.sample_rate)
+    timing_file = timing_path(item.audio)
+    timing = read_timing(timing_file) if timing_file.is_file() else None
+    wav = load_audio(item.audio, codec.sample_rate, trim=timing is None)
+    if timing is not None:  # trim here, so the teacher's spans move with the audio
+        timing = timing.scaled(codec.sample_rate / timing.sample_rate)
+        start, end = silence_bounds(wav, codec.sample_rate)
+        wav, timing = wav[start:end], timing.shifted(start, end - start)
     seconds = wav.numel() / codec.sample_rate
     if seconds < data.min_seconds:
         raise AudioError(
@@ -172,8 +193,13 @@ def prepare_one(
         )
     phonemes = phonemize(text, language=data.language)
     codes = codec.encode(wav)[0].cpu().numpy()
+    durations = None
+    if timing is not None:
+        durations = token_durations(list(phonemes), timing, codes.shape[1], wav.numel())
+    elif aligner is not None and codes.shape[1] >= len(phonemes) + 2:
+        durations = aligner(list(phonemes), codes)
     utt = Utterance(id=item.id, speaker=item.speaker, text=text, phonemes=list(phonemes),
-                    codes=codes.astype(np.int16))
+                    codes=codes.astype(np.int16), durations=durations)
     return utt, seconds
 
 
@@ -191,11 +217,14 @@ def prepare(
     progress: bool = True,
     device: str = "cpu",
     codec: AudioCodec | None = None,
+    manifest: bool = False,
 ) -> PrepareReport:
     """Prepare ``input_dir`` into shards in ``output_dir`` per ``config.codec`` / ``config.data``.
 
     ``codec`` skips loading one from ``config.codec`` (and ``device``) when the caller already
-    holds it; the shards are tagged with ``codec.info`` either way.
+    holds it; the shards are tagged with ``codec.info`` either way. An existing
+    ``manifest.json`` is verified first and rewritten at the end; ``manifest`` writes one where
+    there was none.
     """
     items = discover(input_dir)
     output_dir = Path(output_dir)
@@ -206,13 +235,15 @@ def prepare(
         raise DataError(f"data.language: {exc}") from None
     if codec is None:
         codec = get_codec(config.codec, device=device)
+    aligner = _load_aligner(config.data.aligner) if config.data.aligner else None
     # The writer refuses an output dir made with another codec before anything is skipped or run;
     # leaving the block, even on Ctrl-C, writes the utterances already encoded as a last shard.
+    had_manifest = output_dir.is_dir() and verify_manifest(output_dir)  # before any change
     with ShardWriter(output_dir, codec.info, config.data.shard_size) as writer:
         todo = _select_todo(items, output_dir, retry_failed, report)
         for item in tqdm(todo, desc="prepare", unit="file", disable=not progress, file=sys.stderr):
             try:
-                utt, seconds = prepare_one(item, codec, config.data)
+                utt, seconds = prepare_one(item, codec, config.data, aligner)
             except _FILE_ERRORS as exc:
                 reason = _one_line(exc)
                 record_failure(output_dir, item.source, reason)
@@ -222,7 +253,27 @@ def prepare(
             writer.add(utt, item.source)
             report.done += 1
             report.seconds += seconds
+    if had_manifest or manifest:
+        write_manifest(output_dir)
     return report
+
+
+def _load_aligner(directory: str):
+    """phonemes, codes [K, T] -> durations of [bos, phonemes, eos], from a trained aligner."""
+    import torch
+
+    from vall_e.align.model import load_aligner
+    from vall_e.align.train import VOCAB_FILE
+    from vall_e.text.tokenizer import PhonemeTokenizer
+
+    aligner = load_aligner(directory)
+    tokenizer = PhonemeTokenizer.load(Path(directory) / VOCAB_FILE)
+
+    def durations(phonemes: list[str], codes: np.ndarray) -> np.ndarray:
+        ids = torch.tensor(tokenizer.encode(phonemes))
+        return aligner.durations(ids, torch.from_numpy(np.asarray(codes, np.int64)))
+
+    return durations
 
 
 def _select_todo(

@@ -10,11 +10,16 @@ A prepared directory holds:
   ``offsets``          int64 [N + 1]      utterance i is ``codes[:, offsets[i]:offsets[i+1]]``
   ``phonemes``         unicode [sum P]    every utterance's phoneme tokens concatenated
   ``phoneme_offsets``  int64 [N + 1]      utterance i is ``phonemes[po[i]:po[i+1]]``
+  ``durations``        int16 [sum P + 2N] (optional: only when every utterance of the shard has
+                       them) frames of bos, each phoneme and eos; utterance i's are
+                       ``durations[po[i] + 2i : po[i+1] + 2i + 2]``, summing to its frames
 
 - ``shard-00000.json``: the sidecar, ``{"utterances": [{"id", "speaker", "text", "source",
   "n_frames", "n_phonemes"}, ...]}`` in the same order as the arrays (``source``: the input
   file it came from, which is how a rerun of ``prepare`` knows what is done).
 - ``failed.jsonl``: one ``{"source", "reason"}`` object per line for inputs that were skipped.
+- ``manifest.json`` (optional, ``vall_e.data.manifest``): sha256 of every shard file, checked by
+  ``load_prepared`` and ``prepare``; prepare rewrites it after adding shards.
 
 Writes are atomic (temporary name, then ``os.replace``) and the sidecar is written after its
 ``.npz``, so a sidecar implies a complete shard: ``done_sources`` and ``load_prepared`` trust only
@@ -31,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from vall_e.codecs import CodecInfo
+from vall_e.data.manifest import verify_manifest
 from vall_e.errors import DataError
 
 FORMAT = "vall_e.codes"
@@ -50,6 +56,9 @@ class Utterance:
     text: str
     phonemes: list[str]
     codes: np.ndarray
+    # frames of [bos, phonemes..., eos], each >= 1, summing to T (vall_e.data.durations);
+    # None where no teacher or aligner timed the utterance
+    durations: np.ndarray | None = None
 
     @property
     def n_frames(self) -> int:
@@ -174,6 +183,12 @@ class ShardWriter:
             )
         if codes.size and (codes.min() < 0 or codes.max() >= self.codec_info.codebook_size):
             raise DataError(f"{utt.id}: codes outside [0, {self.codec_info.codebook_size})")
+        if utt.durations is not None and (
+                len(utt.durations) != len(utt.phonemes) + 2
+                or int(np.sum(utt.durations)) != codes.shape[1] or np.min(utt.durations) < 1):
+            raise DataError(f"{utt.id}: durations must give each of bos, the "
+                            f"{len(utt.phonemes)} phonemes and eos >= 1 frame, "
+                            f"{codes.shape[1]} frames in all")
         self._buffer.append((replace(utt, codes=codes.astype(np.int16)), str(source)))
         if len(self._buffer) >= self.shard_size:
             self.flush()
@@ -214,8 +229,11 @@ def _pack(utts: list[Utterance], n_levels: int) -> dict[str, np.ndarray]:
     tokens = [p for u in utts for p in u.phonemes]
     # dtype=str gives a fixed-width '<U..' array; an empty list still needs a unicode dtype.
     phonemes = np.array(tokens, dtype=str) if tokens else np.zeros(0, dtype="<U1")
-    return {"codes": codes.astype(np.int16), "offsets": frames,
-            "phonemes": phonemes, "phoneme_offsets": phone_offsets}
+    arrays = {"codes": codes.astype(np.int16), "offsets": frames,
+              "phonemes": phonemes, "phoneme_offsets": phone_offsets}
+    if utts and all(u.durations is not None for u in utts):
+        arrays["durations"] = np.concatenate([u.durations for u in utts]).astype(np.int16)
+    return arrays
 
 
 def _load_shard(data_dir: Path, index: int) -> list[Utterance]:
@@ -225,6 +243,7 @@ def _load_shard(data_dir: Path, index: int) -> list[Utterance]:
         with np.load(npz_path, allow_pickle=False) as npz:
             codes, offsets = npz["codes"], npz["offsets"]
             phonemes, phone_offsets = npz["phonemes"], npz["phoneme_offsets"]
+            durations = npz["durations"] if "durations" in npz.files else None
     except (OSError, ValueError, KeyError) as exc:
         raise DataError(
             f"{npz_path}: unreadable shard ({exc}); delete it and its .json, re-run prepare"
@@ -236,6 +255,8 @@ def _load_shard(data_dir: Path, index: int) -> list[Utterance]:
             id=row["id"], speaker=row["speaker"], text=row["text"],
             phonemes=phonemes[phone_offsets[i]:phone_offsets[i + 1]].tolist(),
             codes=codes[:, offsets[i]:offsets[i + 1]],
+            durations=(None if durations is None else
+                       durations[phone_offsets[i] + 2 * i:phone_offsets[i + 1] + 2 * i + 2]),
         )
         for i, row in enumerate(rows)
     ]
@@ -259,6 +280,7 @@ def load_prepared(
     info = _read_codec_json(codec_file)
     if expected is not None:
         info.require_match(expected, f"codes in {data_dir}")
+    verify_manifest(data_dir)
     utterances: list[Utterance] = []
     for index in _shard_indices(data_dir, "json"):
         utterances.extend(_load_shard(data_dir, index))

@@ -14,6 +14,16 @@ from pathlib import Path
 from vall_e.errors import VallEError
 
 
+def _worker(value: str) -> tuple[int, int]:
+    try:
+        index, count = (int(part) for part in value.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected I/N such as 0/2, got {value!r}") from None
+    if not 0 <= index < count:
+        raise argparse.ArgumentTypeError(f"expected 0 <= I < N, got {value!r}")
+    return index, count
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m vall_e.data.corpus",
@@ -27,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="directory to write (default: runs/corpus/<recipe name>)")
     parser.add_argument("--limit", metavar="N", type=int, default=None,
                         help="make at most N missing items this run (evaluation items first)")
+    parser.add_argument("--worker", metavar="I/N", default="0/1", type=_worker,
+                        help="make only every N-th item starting at I (run N processes, "
+                             "I = 0..N-1, to use N cores)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     return parser
 
@@ -38,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
 
         recipe = CorpusRecipe.from_yaml(args.yaml)
         output = Path(args.output or Path("runs") / "corpus" / Path(args.yaml).stem)
-        report = build_corpus(recipe, output, limit=args.limit, quiet=args.quiet)
+        report = build_corpus(recipe, output, limit=args.limit, quiet=args.quiet,
+                              worker=args.worker)
     except VallEError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

