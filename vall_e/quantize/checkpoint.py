@@ -175,14 +175,15 @@ def load_quantized_weights(model: torch.nn.Module, directory: str | Path) -> tor
             state = {key: handle.get_tensor(key) for key in handle.keys()}
     except Exception as exc:  # safetensors raises its own error types for corrupt files
         raise CheckpointError(f"{weights} is corrupt: {str(exc).splitlines()[0]}") from None
+    stored = list(state)  # the checksum covers these, not the aliases added below
     if metadata.get("digest") != manifest["digest"]:
         raise CheckpointError(f"{weights} and {MANIFEST_FILE} come from different quantization "
                               "runs: quantize the float checkpoint again")
-    verify_state(state, metadata, weights)  # a flipped bit: one line here, not NaN logits later
     for alias, key in manifest.get("aliases", {}).items():
         if key in state:
             state[alias] = state[key]
-    _check_state(model.state_dict(), state, weights)
+    _check_state(model.state_dict(), state, weights)  # the more precise message first
+    verify_state({k: state[k] for k in stored}, metadata, weights)  # a flipped bit: one line
     model.load_state_dict(state, strict=True)
     return model
 
