@@ -119,3 +119,13 @@ def test_llm_weights_refuse_a_pickled_bin(tmp_path):
     weights.unlink()  # only the pickle is left
     with pytest.raises(CheckpointError, match="does not load"):
         load_lm(tmp_path / "lm")
+
+
+def test_nan_logits_from_unverified_weights_are_a_user_error():
+    # a damaged file without a checksum (older checkpoints) reaches the sampler: one CLI line
+    from vall_e.errors import GenerationError
+    from vall_e.sampling import SamplingParams, TokenSampler
+
+    sampler = TokenSampler(SamplingParams(), "ar", torch.Generator().manual_seed(0))
+    with pytest.raises(GenerationError, match="damaged weights"):
+        sampler(torch.full((1, 8), float("nan")), torch.zeros(1, 0, dtype=torch.long))

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import torch
 
+from vall_e.errors import GenerationError
 from vall_e.sampling import processors as P
 from vall_e.sampling.mirostat import MirostatState
 from vall_e.sampling.params import SamplingParams
@@ -151,4 +152,7 @@ def _check_logits(logits: torch.Tensor) -> None:
         return  # one device sync per step in the common case
     if bool(all_masked):
         raise ValueError("the model produced a row of all -inf logits (every token masked)")
-    raise ValueError("the model produced NaN or +inf logits; nothing can be sampled from them")
+    # GenerationError (a ValueError): one line from the CLI, not a traceback; with a checksum
+    # a damaged file is refused at load, without one (older checkpoints) it shows up here
+    raise GenerationError("the model produced NaN or +inf logits; nothing can be sampled from "
+                          "them (damaged weights? copy the checkpoint again)")
