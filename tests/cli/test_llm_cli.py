@@ -15,7 +15,7 @@ def test_llm_checkpoint_synthesizes_through_the_cli(tiny_llm_run, tmp_path, caps
     assert code == 0, err
     data, rate = sf.read(out)
     assert rate == 24000 and len(data) == 60 * 320  # 120 ids = 60 frames of 2 levels
-    assert "cut off at --max-ar-steps 120" in err
+    assert "reached --max-ar-steps 120 and was cut off" in err  # named, never silent
 
 
 def test_yaml_of_an_llm_run_selects_its_latest_checkpoint(tiny_llm_run, tmp_path, capsys):
