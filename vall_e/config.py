@@ -79,11 +79,12 @@ class ModelConfig:
     # how the AR+NAR knows which phoneme a frame speaks. "none": only through attention (it has
     # to learn the alignment). "pointer": phoneme-synchronous (VALL-E R style): every response
     # frame also carries the embedding of its phoneme and its place inside it (from the shards'
-    # durations in training); the AR predicts the level-0 code and whether the phoneme pointer
-    # advances, and at inference the pointer moves forward by at most one phoneme a frame and
-    # generation ends when it passes the last one (vall_e.inference.pointer_decode)
+    # durations in training); the AR predicts the level-0 code and, at a phoneme's first frame,
+    # how many frames it lasts; at inference the pointer moves forward by at most one phoneme a
+    # frame and generation ends when it passes the last one (vall_e.inference.pointer_decode)
     alignment: str = "none"
     max_inside_frames: int = 32  # "pointer": places inside a phoneme with an embedding of their own
+    max_duration_frames: int = 64  # "pointer": the duration head's classes (1..this many frames)
     # ----- family: llm only -----
     layout: Optional[str] = None  # "flat" (any codec, trained here) or "orpheus" (SNAC ids)
     text_units: str = "phonemes"  # flat layout: "phonemes" or "characters"
@@ -142,8 +143,9 @@ class ModelConfig:
             return
         if self.family != "ar_nar":
             raise ConfigError("model.alignment: pointer is an AR+NAR feature; use none for family llm")
-        if self.max_inside_frames < 1:
-            raise ConfigError(f"model.max_inside_frames must be >= 1, got {self.max_inside_frames}")
+        for name in ("max_inside_frames", "max_duration_frames"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"model.{name} must be >= 1, got {getattr(self, name)}")
         # both read the AR's STOP position, which a pointer model does not have
         for name in ("guided_attention", "ar_self_inputs"):
             if getattr(self, name) > 0:

@@ -37,6 +37,7 @@ HELP = {
     "refine_on_stop": "AR: when the stop token comes, re-derive all level-0 codes from one full pass",
     "input_prompt_prefix": "AR: start the response with the reference's codes (needs --prompt-text)",
     "seed": "random seed: the same seed gives the same output",
+    "speed": "speaking pace of a phoneme-aligned model: 2 = twice as fast, 0.5 = half (1: its own pace)",
 }
 
 

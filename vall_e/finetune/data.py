@@ -100,11 +100,13 @@ def heldout_loss(model: torch.nn.Module, family: str, loader) -> float:
             batch = _to(batch, model_device(model))
             if family == "ar_nar":
                 size = len(batch["text"])
-                loss, _ = model.ar_loss(batch["text"], batch["prompt"], batch["codes"])
+                durations = batch.get("durations")
+                loss, _ = model.ar_loss(batch["text"], batch["prompt"], batch["codes"],
+                                        durations=durations)
                 if model.n_levels > 1:  # the validation levels of ARNARLightning
                     levels = [1 + i % (model.n_levels - 1) for i in range(size)]
                     loss = loss + model.nar_loss(batch["text"], batch["prompt"], batch["codes"],
-                                                 levels)[0]
+                                                 levels, durations=durations)[0]
             else:
                 size = batch["input_ids"].shape[0]
                 loss, _ = model.loss(batch["input_ids"], batch["attention_mask"],

@@ -205,6 +205,7 @@ def generate_nar(
     sampler: TokenSampler,
     n_levels: int | None = None,
     known: list[torch.Tensor] | None = None,
+    durations: list[torch.Tensor] | None = None,
 ) -> list[torch.Tensor]:
     """Fill levels 1..n_levels-1 given level 0; returns codes [n_levels, T] per item.
 
@@ -212,16 +213,18 @@ def generate_nar(
     its level 0 actually has (its frames over its text tokens), exactly as in training.
 
     ``known`` [K, Tk] codes per item are kept as they are over the first Tk frames (a forced
-    response prefix whose every level is already known).
+    response prefix whose every level is already known). ``durations`` (frames per text
+    position, from the pointer AR) give a pointer model each frame's phoneme.
     """
+    durations = durations or [None] * len(text)
     n_levels = model.n_levels if n_levels is None else n_levels
     codes = [l0[None, :] for l0 in level0]
     for level in range(1, n_levels):
         sequences, starts, positions = [], [], []
-        for text_ids, prompt, current in zip(text, prompts, codes):
+        for text_ids, prompt, current, dur in zip(text, prompts, codes, durations):
             prefix = model.tts_prefix(level, text_ids, prompt)
             starts.append(prefix.shape[0])
-            sequences.append(torch.cat([prefix, model.embed_frames(current, level)]))
+            sequences.append(torch.cat([prefix, model.nar_frames(text_ids, current, level, dur)]))
             positions.append(model.training_positions(text_ids, prompt, current))
         batch = model.pack(sequences, [torch.zeros(s.shape[0], dtype=torch.long) for s in sequences],
                            positions)

@@ -18,6 +18,8 @@ from vall_e.audio import load_audio
 from vall_e.codecs import AudioCodec, get_codec
 from vall_e.errors import ConfigError, GenerationError, SamplingError, TextError
 from vall_e.inference.ar_nar_decode import generate_ar, generate_nar, generate_stt
+from vall_e.inference.pointer_decode import generate_pointer_ar
+from vall_e.inference.pointer_decode import unsupported as pointer_unsupported
 from vall_e.inference.common import (
     PromptSettings,
     SynthesisResult,
@@ -212,9 +214,15 @@ class ARNAREngine:
         start = time.perf_counter()
         ar_sampler = TokenSampler(params, "ar", generator, stop_token=self.model.stop_token)
         rate = self.speaking_rate(speaker) if self.model.aligned_positions else None
-        level0, stopped, stats = generate_ar(
-            self.model, text_ids, prompts, ar_sampler, settings.max_ar_steps, forced=forced,
-            stepper=self.stepper, rates=[rate] * len(texts))
+        durations = None
+        if self.model.pointer is not None:  # phoneme-synchronous: ends when the text is read
+            level0, durations, stopped, stats = generate_pointer_ar(
+                self.model, text_ids, prompts, ar_sampler, settings.max_ar_steps,
+                speed=params.speed, rates=[rate] * len(texts))
+        else:
+            level0, stopped, stats = generate_ar(
+                self.model, text_ids, prompts, ar_sampler, settings.max_ar_steps, forced=forced,
+                stepper=self.stepper, rates=[rate] * len(texts))
         timings["ar"] = time.perf_counter() - start
         if any(tokens.numel() == 0 for tokens in level0):
             raise GenerationError("the AR stopped before producing any audio frame; try another seed")
@@ -224,7 +232,8 @@ class ARNAREngine:
             level0 = [torch.cat([f, tokens]) for f, tokens in zip(forced, level0)]
             known = [speaker.codes.to(self.device)] * len(texts)
         codes = generate_nar(self.model, text_ids, prompts, level0,
-                             TokenSampler(params, "nar", generator), n_levels=levels, known=known)
+                             TokenSampler(params, "nar", generator), n_levels=levels, known=known,
+                             durations=durations)
         if forced is not None:
             codes = [c[:, forced.shape[1]:] for c in codes]
         timings["nar"] = time.perf_counter() - start
@@ -257,6 +266,16 @@ class ARNAREngine:
 
     def _check_layer_skip(self, params: SamplingParams) -> None:
         self._check_compiled(params)
+        if self.model.pointer is None and params.speed != 1.0:
+            raise SamplingError(f"--speed needs a phoneme-aligned model (model.alignment: pointer); "
+                                f"{self.checkpoint.path} is not one, so leave --speed at 1")
+        if self.model.pointer is not None:
+            refused = pointer_unsupported(params)
+            if self.stepper is not None:
+                refused.append("--compile")
+            if refused:
+                raise SamplingError(f"{', '.join(refused)}: not available with a phoneme-aligned "
+                                    "model (model.alignment: pointer); drop the flag")
         if params.layer_skip and self.checkpoint.config.model.early_exit_loss <= 0:
             raise SamplingError(
                 f"--layer-skip needs a model trained with an early-exit loss "

@@ -145,6 +145,9 @@ class LLMEngine:
                 flag = "--" + name.replace("_", "-")
                 raise SamplingError(f"{flag} works with AR+NAR models only; {self.loaded.path} "
                                     "is an LLM-TTS model")
+        if params.speed != 1.0:
+            raise SamplingError(f"--speed needs a phoneme-aligned AR+NAR model; {self.loaded.path} "
+                                "is an LLM-TTS model, so leave --speed at 1")
         if self.stepper is not None and params.beam_width > 1:
             raise SamplingError("--beam-width runs eagerly, not on the compiled decode step: "
                                 "drop --compile or --beam-width")

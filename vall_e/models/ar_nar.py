@@ -27,6 +27,7 @@ from torch.utils.checkpoint import checkpoint
 
 from vall_e.config import ModelConfig
 from vall_e.models.guided_attention import AttentionProbe, GuideSpan
+from vall_e.models.pointer import PointerConditioning, duration_loss, onset_targets
 from vall_e.models.layers import (
     Block,
     KVCache,
@@ -72,6 +73,12 @@ class ARNARModel(nn.Module):
             for level in range(n_levels)
         )
         self.stt_head = nn.Linear(d, n_text_tokens, bias=False) if "stt" in config.tasks else None
+        # model.alignment: pointer -- per-frame phoneme conditioning and the pointer's head
+        self.pointer = None
+        if config.alignment == "pointer":
+            self.pointer = PointerConditioning(n_text_tokens, d, config.max_inside_frames)
+            self.duration_head = nn.Linear(d, config.max_duration_frames)
+        self.last_ar_metrics: dict = {}  # the last ar_loss's parts, for logging
         # a learned speaker vector [d] added to every conditioning position (vall_e.finetune
         # offset method); None for base models, so it is never part of a checkpoint's weights
         self.register_parameter("speaker_offset", None)
@@ -261,14 +268,27 @@ class ARNARModel(nn.Module):
         padded_targets = pad_sequence(targets, batch_first=True, padding_value=IGNORE)
         return PackedBatch(x, valid, positions, padded_targets)
 
+    def _require_durations(self, durations: list | None, n_items: int) -> list:
+        if durations is None or len(durations) != n_items or any(d is None for d in durations):
+            raise ValueError("model.alignment: pointer needs every item's phoneme durations; "
+                             "prepare the data from a corpus with teacher timings (or aligner output)")
+        return durations
+
     def ar_loss(
-        self, text: list, prompts: list, responses: list, probe: AttentionProbe | None = None
+        self, text: list, prompts: list, responses: list, probe: AttentionProbe | None = None,
+        durations: list | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Next-code loss on level 0 with STOP at the end. Returns (loss, accuracy).
 
         With a ``probe``, the guided heads' scores and every item's spans are left in it for
         ``probe.loss()`` (the queries are the positions that predict frames 0..T-1 and STOP).
+        A pointer model (``model.alignment: pointer``) reads ``durations`` (frames of [bos,
+        phonemes, eos] per item) instead: no STOP, and the loss adds the duration head's
+        cross-entropy at every token's first frame; ``last_ar_metrics`` keeps both parts.
         """
+        if self.pointer is not None:
+            return self._pointer_ar_loss(text, prompts, responses,
+                                         self._require_durations(durations, len(text)))
         sequences, targets, positions = [], [], []
         inputs = self._self_conditioned_inputs(text, prompts, responses)
         for text_ids, prompt, response, fed in zip(text, prompts, responses, inputs):
@@ -294,6 +314,38 @@ class ARNARModel(nn.Module):
         # early-exit loss: every intermediate layer learns to predict through the shared head
         early = [_scored(self.level_logits, h, batch.targets, levels)[0] for h in layers[:-1]]
         return loss + weight * torch.stack(early).mean(), accuracy
+
+    def _pointer_ar_loss(self, text: list, prompts: list, responses: list, durations: list):
+        """Level-0 codes of every frame, each frame's phoneme given, and every token's length
+        predicted at its first frame.
+
+        The input that predicts frame j (SEP for j = 0, then frame j-1's code) also carries
+        frame j's conditioning, so the code and the length are predicted knowing the phoneme.
+        """
+        sequences, targets, positions, onsets, lengths = [], [], [], [], []
+        for text_ids, prompt, response, dur in zip(text, prompts, responses, durations):
+            prefix = self.tts_prefix(0, text_ids, prompt)
+            cond = self.pointer.frames(text_ids, dur)
+            fed = self.code_embeddings[0](self._noisy_inputs(response[0][:-1]))
+            seq = torch.cat([prefix[:-1], prefix[-1:] + cond[:1], fed + cond[1:]])
+            positions.append(self.training_positions(text_ids, prompt, response)[:-1])
+            target = torch.full((seq.shape[0],), IGNORE, dtype=torch.long, device=seq.device)
+            target[prefix.shape[0] - 1:] = response[0]
+            sequences.append(seq)
+            targets.append(target)
+            onset, length = onset_targets(dur, self.config.max_duration_frames)
+            onsets.append(onset + prefix.shape[0] - 1)
+            lengths.append(length)
+        batch = self.pack(sequences, targets, positions)
+        hidden = self.hidden_states(batch.x, batch.positions, batch.valid, causal=True)
+        levels = [0] * len(text)
+        code_loss, accuracy = _scored(self.level_logits, hidden, batch.targets, levels)
+        rows = torch.cat([torch.full_like(o, row) for row, o in enumerate(onsets)])
+        dur_loss, dur_acc = duration_loss(self.duration_head(hidden[rows, torch.cat(onsets)]),
+                                          torch.cat(lengths))
+        self.last_ar_metrics = {"ar_code_loss": code_loss.detach(), "duration_loss": dur_loss.detach(),
+                                "duration_acc": dur_acc.detach()}
+        return code_loss + dur_loss, accuracy
 
     def ar_frame_logits(self, text: list, prompts: list, responses: list) -> list[torch.Tensor]:
         """Level-0 logits [T_i, codebook + 1] for every response frame, each predicted from the
@@ -336,14 +388,29 @@ class ARNARModel(nn.Module):
         random_codes = torch.randint_like(codes, self.codebook_size)
         return torch.where(replaced, random_codes, codes)
 
+    def nar_frames(self, text_ids: torch.Tensor, codes: torch.Tensor, level: int,
+                   durations: torch.Tensor | None = None) -> torch.Tensor:
+        """The NAR's response inputs [T, d]: levels < ``level`` summed, plus each frame's
+        phoneme conditioning for a pointer model."""
+        frames = self.embed_frames(codes, level)
+        if self.pointer is None:
+            return frames
+        if durations is None:
+            raise ValueError("model.alignment: pointer: the NAR needs the phoneme durations")
+        return frames + self.pointer.frames(text_ids, durations)
+
     def nar_loss(
-        self, text: list, prompts: list, responses: list, levels: list[int]
+        self, text: list, prompts: list, responses: list, levels: list[int],
+        durations: list | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Parallel loss on level k given levels < k, one k per item. Returns (loss, accuracy)."""
         sequences, targets, positions = [], [], []
-        for text_ids, prompt, response, level in zip(text, prompts, responses, levels):
+        if self.pointer is not None:
+            durations = self._require_durations(durations, len(text))
+        durations = durations or [None] * len(text)
+        for text_ids, prompt, response, level, dur in zip(text, prompts, responses, levels, durations):
             prefix = self.tts_prefix(level, text_ids, prompt)
-            seq = torch.cat([prefix, self.embed_frames(response, level)])
+            seq = torch.cat([prefix, self.nar_frames(text_ids, response, level, dur)])
             positions.append(self.training_positions(text_ids, prompt, response))
             target = torch.full((seq.shape[0],), IGNORE, dtype=torch.long, device=seq.device)
             target[prefix.shape[0] :] = response[level]

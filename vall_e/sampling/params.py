@@ -60,6 +60,8 @@ class SamplingParams:
     refine_on_stop: bool = False
     input_prompt_prefix: bool = False
     seed: Optional[int] = None  # fixes every random draw of one generation
+    # pace of phoneme-aligned models (model.alignment: pointer): > 1 faster, < 1 slower
+    speed: float = 1.0
 
     def validate(self) -> "SamplingParams":
         """Return self if every value is possible, else raise a one-line SamplingError."""
@@ -121,6 +123,7 @@ class SamplingParams:
             ("layer_skip_varentropy_threshold", self.layer_skip_varentropy_threshold >= 0,
              "must be >= 0"),
             ("seed", self.seed is None or self.seed >= 0, "must be a non-negative integer"),
+            ("speed", 0.25 <= self.speed <= 4.0, "must be in [0.25, 4] (1 = the model's own pace)"),
         )
         for name, ok, rule in checks:
             if not ok:

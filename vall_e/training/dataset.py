@@ -33,6 +33,7 @@ class Example:
     codes: torch.Tensor  # [K, T]
     prompt: torch.Tensor  # [K, Tp]
     speaker: str
+    durations: torch.Tensor | None = None  # [L] frames per text position (sum T), if known
 
 
 def split_train_val(utterances: list[Utterance], val_fraction: float) -> tuple[list, list]:
@@ -103,6 +104,10 @@ class TTSDataset(Dataset):
     def codes(self, index: int) -> torch.Tensor:
         return torch.from_numpy(np.asarray(self.utterances[index].codes, dtype=np.int64))
 
+    def durations(self, index: int) -> torch.Tensor | None:
+        found = self.utterances[index].durations
+        return None if found is None else torch.from_numpy(np.asarray(found, dtype=np.int64))
+
     def concat_partner(self, index: int, rng: random.Random) -> int | None:
         """Another utterance of the same speaker that fits beside ``index``, or None."""
         frames = self.utterances[index].codes.shape[1]
@@ -114,19 +119,31 @@ class TTSDataset(Dataset):
     def __getitem__(self, index: int) -> Example:
         utt = self.utterances[index]
         rng = self._rng(index)
-        text, codes = self.text_ids(index), self.codes(index)
+        text, codes, durations = self.text_ids(index), self.codes(index), self.durations(index)
         partner = None
         if self.concat_probability > 0 and rng.random() < self.concat_probability:
             partner = self.concat_partner(index, rng)
         if partner is not None:  # one <bos> ... <eos> around both: drop the seam's eos and bos
             text = torch.cat([text[:-1], self.text_ids(partner)[1:]])
             codes = torch.cat([codes, self.codes(partner)], dim=1)
+            durations = join_durations(durations, self.durations(partner))
         return Example(
             text=text,
             codes=codes,
             prompt=self.prompt_codes(index, rng, exclude=(partner,) if partner is not None else ()),
             speaker=utt.speaker,
+            durations=durations,
         )
+
+
+def join_durations(first: torch.Tensor | None, second: torch.Tensor | None) -> torch.Tensor | None:
+    """Durations of two utterances read back to back with the seam's eos and bos dropped: the
+    silence between them (first's eos + second's bos) joins first's last token (its final
+    punctuation, a pause)."""
+    if first is None or second is None:
+        return None
+    seam = (first[-2] + first[-1] + second[0]).reshape(1)
+    return torch.cat([first[:-2], seam, second[1:]])
 
 
 def collate(examples: list[Example]) -> dict:
@@ -136,4 +153,5 @@ def collate(examples: list[Example]) -> dict:
         "codes": [e.codes for e in examples],
         "prompt": [e.prompt for e in examples],
         "speaker": [e.speaker for e in examples],
+        "durations": [e.durations for e in examples],
     }

@@ -33,9 +33,10 @@ class ARNARLightning(L.LightningModule):
         text, codes, prompt = batch["text"], batch["codes"], batch["prompt"]
         size = len(text)
         probe = self._attention_probe()
-        ar_loss, ar_acc = model.ar_loss(text, prompt, codes, probe=probe)
+        durations = batch.get("durations")
+        ar_loss, ar_acc = model.ar_loss(text, prompt, codes, probe=probe, durations=durations)
         total = ar_loss
-        metrics = {"ar_loss": ar_loss, "ar_acc": ar_acc}
+        metrics = {"ar_loss": ar_loss, "ar_acc": ar_acc, **model.last_ar_metrics}
         if probe is not None:
             guided = probe.loss()
             total = total + self.config.model.guided_attention * guided
@@ -47,7 +48,7 @@ class ARNARLightning(L.LightningModule):
                 levels = [1 + i % (model.n_levels - 1) for i in range(size)]
             else:
                 levels = [self.level_rng.randint(1, model.n_levels - 1) for _ in range(size)]
-            nar_loss, nar_acc = model.nar_loss(text, prompt, codes, levels)
+            nar_loss, nar_acc = model.nar_loss(text, prompt, codes, levels, durations=durations)
             total = total + nar_loss
             metrics.update(nar_loss=nar_loss, nar_acc=nar_acc)
         if model.stt_head is not None and (
