@@ -10,7 +10,7 @@ from tests.conftest import REPO
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 # notebook 04 compares precisions of a float checkpoint: the bf16 package of the same weights
-MEASURED_ON = {"04": "default-float-package", "05": None}
+MEASURED_ON = {"04": "default-float-package", "05": None, "06": None}
 
 
 def _outputs(path):

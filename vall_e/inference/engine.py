@@ -20,6 +20,7 @@ from vall_e.errors import ConfigError, GenerationError, SamplingError, TextError
 from vall_e.inference.ar_nar_decode import generate_ar, generate_nar, generate_stt
 from vall_e.inference.pointer_decode import generate_pointer_ar
 from vall_e.inference.pointer_decode import unsupported as pointer_unsupported
+from vall_e.inference.pointer_stream import stream_sentence
 from vall_e.inference.common import (
     PromptSettings,
     SynthesisResult,
@@ -248,16 +249,25 @@ class ARNAREngine:
     def stream(self, text: str, speaker: SpeakerProfile | None,
                params: SamplingParams | None = None, settings: PromptSettings | None = None,
                chunk_seconds: float = 0.5) -> Iterator[torch.Tensor]:
-        """Audio chunks of ``text``, one per sentence as soon as it is done.
+        """Audio chunks of ``text`` as soon as each is decoded.
 
-        The NAR reads a whole level-0 sequence at once, so an AR+NAR model cannot emit audio
-        inside a sentence; LLM-TTS models stream within the sentence (``LLMEngine.stream``).
+        A pointer model (``model.alignment: pointer``) streams within a sentence
+        (``vall_e.inference.pointer_stream``). An unaligned model's NAR reads a whole level-0
+        sequence at once, so it yields one chunk per sentence.
         """
         settings = settings or self.defaults
-        params = params or self.default_sampling
+        params = (params or self.default_sampling).validate()
+        self._check_layer_skip(params)
         for sentence in split_sentences(text, settings.max_text_chars):
-            (result,) = self.synthesize([sentence], speaker, params, settings)
-            yield result.audio
+            if self.model.pointer is None:
+                (result,) = self.synthesize([sentence], speaker, params, settings)
+                yield result.audio
+                continue
+            rate = self.speaking_rate(speaker) if self.model.aligned_positions else None
+            yield from stream_sentence(self, self.text_ids(sentence, settings),
+                                       self._prompt(speaker, settings), params, settings,
+                                       self._levels(settings),
+                                       make_generator(params.seed, self.device), rate)
 
     def _check_compiled(self, params: SamplingParams) -> None:
         if self.stepper is not None and (params.layer_skip or params.beam_width > 1):

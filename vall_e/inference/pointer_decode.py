@@ -19,6 +19,9 @@ the NAR reads), with whether the item ended by passing eos.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 import torch
 
 from vall_e.inference.ar_nar_decode import DecodeStats, _left_pad, cached_step
@@ -47,8 +50,30 @@ def unsupported(params) -> list[str]:
     return names
 
 
+@dataclass
+class PointerStep:
+    """One decoding step of a batch: each row's new code, the text position it speaks, and
+    whether the row is done (its pointer passed eos, or it reached its cap)."""
+
+    tokens: torch.Tensor  # [B]
+    positions: torch.Tensor  # [B]
+    finished: torch.Tensor  # [B] bool, after this step
+    passed_eos: torch.Tensor  # [B] bool, after this step
+    caps: torch.Tensor  # [B] frames each row may take
+
+
+def _check(model: ARNARModel, sampler: TokenSampler, speed: float) -> None:
+    if model.pointer is None:
+        raise ValueError("pointer decoding needs a model with model.alignment: pointer")
+    if not speed > 0:
+        raise ValueError(f"speed must be > 0, got {speed}")
+    refused = unsupported(sampler.params)
+    if refused:
+        raise ValueError(f"{', '.join(refused)} not available with a pointer-aligned model")
+
+
 @torch.inference_mode()
-def generate_pointer_ar(
+def pointer_steps(
     model: ARNARModel,
     text: list[torch.Tensor],
     prompts: list[torch.Tensor],
@@ -56,15 +81,10 @@ def generate_pointer_ar(
     max_steps: int,
     speed: float = 1.0,
     rates: list[float | None] | None = None,
-) -> tuple[list[torch.Tensor], list[torch.Tensor], list[bool], DecodeStats]:
-    """Level-0 codes and durations for each (text ids, prompt codes [K, Tp]) pair."""
-    if model.pointer is None:
-        raise ValueError("generate_pointer_ar needs a model with model.alignment: pointer")
-    if not speed > 0:
-        raise ValueError(f"speed must be > 0, got {speed}")
-    refused = unsupported(sampler.params)
-    if refused:
-        raise ValueError(f"{', '.join(refused)} not available with a pointer-aligned model")
+    stats: DecodeStats | None = None,
+) -> Iterator[PointerStep]:
+    """The cached decoding loop, one ``PointerStep`` per frame until every row is done."""
+    _check(model, sampler, speed)
     device = model.text_embedding.weight.device
     batch = len(text)
     rates = rates or [None] * batch
@@ -88,10 +108,8 @@ def generate_pointer_ar(
     next_position = pos[:, -1] + 1
     caps = torch.tensor([min(max_steps, safety_cap(len(t), speed)) for t in text], device=device)
     history = torch.zeros(batch, 0, dtype=torch.long, device=device)
-    frame_pointer = torch.zeros(batch, 0, dtype=torch.long, device=device)
     finished = torch.zeros(batch, dtype=torch.bool, device=device)
     passed_eos = torch.zeros(batch, dtype=torch.bool, device=device)
-    stats = DecodeStats(len(model.blocks))
     logits_of = lambda h: _code_logits(model, h)  # noqa: E731
     for step in range(int(caps.max())):
         last = hidden[:, -1]
@@ -100,24 +118,44 @@ def generate_pointer_ar(
         hold = torch.where(inside == 0, predicted.round().long().clamp(min=1), hold)
         advance = inside + 1 >= hold
         history = torch.cat([history, tokens[:, None]], dim=1)
-        frame_pointer = torch.cat([frame_pointer, pointer[:, None]], dim=1)
+        spoken = pointer.clone()
         pointer = torch.where(advance & ~finished, pointer + 1, pointer)
         inside = torch.where(advance, torch.zeros_like(inside), inside + 1)
-        passed_eos |= (pointer >= lengths) & ~finished
-        finished |= (pointer >= lengths) | (step + 1 >= caps)
+        passed_eos = passed_eos | ((pointer >= lengths) & ~finished)
+        finished = finished | (pointer >= lengths) | (step + 1 >= caps)
+        yield PointerStep(tokens, spoken, finished, passed_eos, caps)
         if bool(finished.all()):
-            break
+            return
         step_input = model.code_embeddings[0](tokens)[:, None] + conditioning()
         hidden, layers_run = cached_step(model, step_input, next_position[:, None], cache,
                                          logits_of, sampler)
-        stats.layers_run.append(layers_run)
+        if stats is not None:
+            stats.layers_run.append(layers_run)
         next_position = next_position + 1
+
+
+def generate_pointer_ar(
+    model: ARNARModel,
+    text: list[torch.Tensor],
+    prompts: list[torch.Tensor],
+    sampler: TokenSampler,
+    max_steps: int,
+    speed: float = 1.0,
+    rates: list[float | None] | None = None,
+) -> tuple[list[torch.Tensor], list[torch.Tensor], list[bool], DecodeStats]:
+    """Level-0 codes and durations for each (text ids, prompt codes [K, Tp]) pair."""
+    stats = DecodeStats(len(model.blocks))
+    tokens, spoken, last = [], [], None
+    for last in pointer_steps(model, text, prompts, sampler, max_steps, speed, rates, stats):
+        tokens.append(last.tokens)
+        spoken.append(last.positions)
+    history, frame_pointer = torch.stack(tokens, 1), torch.stack(spoken, 1)
     codes, durations = [], []
-    for row in range(batch):
-        n_frames = int((frame_pointer[row] < lengths[row]).sum().clamp(max=caps[row]))
+    for row, text_ids in enumerate(text):
+        n_frames = int((frame_pointer[row] < len(text_ids)).sum().clamp(max=last.caps[row]))
         codes.append(history[row, :n_frames])
-        durations.append(torch.bincount(frame_pointer[row, :n_frames], minlength=int(lengths[row])))
-    return codes, durations, passed_eos.tolist(), stats
+        durations.append(torch.bincount(frame_pointer[row, :n_frames], minlength=len(text_ids)))
+    return codes, durations, last.passed_eos.tolist(), stats
 
 
 def _code_logits(model: ARNARModel, hidden: torch.Tensor) -> torch.Tensor:

@@ -21,12 +21,13 @@ from vall_e.codecs.base import AudioCodec
 
 class StreamingDecoder:
     def __init__(self, codec: AudioCodec, chunk_frames: int, context_frames: int | None = 32,
-                 lookahead_frames: int | None = None):
+                 lookahead_frames: int | None = None, levels: int | None = None):
         if chunk_frames < 1:
             raise ValueError(f"chunk_frames must be >= 1, got {chunk_frames}")
         if context_frames is not None and context_frames < 0:
             raise ValueError(f"context_frames must be >= 0 or None, got {context_frames}")
         self.codec = codec
+        self.levels = levels  # decode only the first ``levels`` code levels (residual codecs)
         self.chunk_frames = chunk_frames
         self.context_frames = context_frames
         self.lookahead = (getattr(codec, "streaming_lookahead_frames", 1)
@@ -55,7 +56,11 @@ class StreamingDecoder:
     def _emit(self, until: int) -> torch.Tensor:
         codes = torch.cat(self.frames, dim=1)
         start = 0 if self.context_frames is None else max(0, self.emitted - self.context_frames)
-        audio = self.codec.decode(codes[None, :, start:])[0]
+        window = codes[None, :, start:]
+        if self.levels is not None and self.levels < self.codec.n_levels:
+            audio = self.codec.decode_levels(window, self.levels)[0]
+        else:
+            audio = self.codec.decode(window)[0]
         chunk = audio[(self.emitted - start) * self.hop:(until - start) * self.hop]
         self.emitted = until
         if self.context_frames is not None:  # keep only the codes a later window can reach

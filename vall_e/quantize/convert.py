@@ -77,6 +77,8 @@ def select_modules(model: nn.Module, spec: QuantSpec) -> dict[str, str]:
         if type(module) is nn.Linear:
             if name in heads and not spec.quantize_head:
                 continue
+            if module.bias is not None:  # QuantLinear is bias-free; the one biased layer (a
+                continue                 # pointer model's 256 x 64 duration head) stays float
             chosen[name] = "linear"
         elif type(module) is nn.Embedding and spec.quantize_embeddings:
             chosen[name] = "embedding"
