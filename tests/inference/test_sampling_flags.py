@@ -54,6 +54,8 @@ ELSEWHERE = {
     "layer_skip_varentropy_threshold": "see layer_skip",
     "layer_skip_exit_layer": "a 2-layer model can only exit after layer 0; shown on a 3-layer model below",
     "input_prompt_prefix": "needs --prompt-text; shown in test_input_prompt_prefix",
+    "speed": "a pointer-aligned model's pace (the tiny model has none and refuses it): shown in "
+             "tests/inference/test_pointer_stream.py and test_pointer_decode.py",
 }
 
 

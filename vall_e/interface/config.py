@@ -73,6 +73,7 @@ class SamplerConfig:
     dry_base: float = 1.75
     dry_allowed_length: int = 2
     seed: Optional[int] = None
+    speed: float = 1.0  # pace of a phoneme-aligned model (2 = twice as fast); others refuse != 1
 
     def to_params(self) -> SamplingParams:
         same = {f.name: getattr(self, f.name) for f in fields(self)
