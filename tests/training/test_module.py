@@ -16,7 +16,7 @@ def _count_nar_passes(nar_probability: float, stage: str, steps: int) -> int:
     module = ARNARLightning(model, config)
     calls = []
     original = model.nar_loss
-    model.nar_loss = lambda *args: calls.append(1) or original(*args)
+    model.nar_loss = lambda *args, **kwargs: calls.append(1) or original(*args, **kwargs)
     text, prompts, responses = batch()
     with torch.no_grad():
         for _ in range(steps):
