@@ -1,0 +1,64 @@
+"""Does streaming within a sentence cost intelligibility? Streamed vs one-pass audio, same seed.
+
+    python scripts/bench_stream_wer.py --refs runs/corpus/v1/eval_unseen [--model DIR] [--sentences 5]
+
+Each held-out sentence is spoken in each reference voice twice with the same sampler seed:
+once by ``ARNAREngine.synthesize`` (one pass) and once by ``ARNAREngine.stream`` (chunks
+joined); Whisper base scores both. Prints WER/CER of each, and the time to the first streamed
+chunk (median, warm).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from dataclasses import replace
+
+import torch
+
+from vall_e.eval.judges import Judges
+from vall_e.eval.metrics import edit_counts
+from vall_e.eval.run import load_references, load_sentences, to_judge_rate
+from vall_e.inference.engine import ARNAREngine
+from vall_e.sampling import SamplingParams
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="vall_e/assets/default")
+    parser.add_argument("--refs", required=True)
+    parser.add_argument("--sentences", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    engine = ARNAREngine.from_checkpoint(args.model, device="cpu")
+    judges = Judges(threads=args.threads)
+    sentences = load_sentences("data/eval/sentences.txt", args.sentences)
+    refs = load_references(args.refs, per_speaker=1)
+    errors = {"one-pass": [], "streamed": []}
+    firsts = []
+    for ref in refs:
+        speaker = engine.speaker_for(ref.wav, SamplingParams(), engine.defaults, ref.text)
+        for seed, text in enumerate(sentences):
+            params = replace(engine.default_sampling, seed=seed)
+            (whole,) = engine.synthesize([text], speaker, params)
+            start, chunks = time.perf_counter(), []
+            for chunk in engine.stream(text, speaker, params):
+                if not chunks:
+                    firsts.append(time.perf_counter() - start)
+                chunks.append(chunk)
+            for name, audio in (("one-pass", whole.audio), ("streamed", torch.cat(chunks))):
+                hypothesis = judges.transcribe(to_judge_rate(audio, engine.codec.sample_rate))
+                errors[name].append(edit_counts(text, hypothesis))
+    for name, rows in errors.items():
+        wer = sum(r["word_errors"] for r in rows) / sum(r["words"] for r in rows)
+        cer = sum(r["char_errors"] for r in rows) / sum(r["chars"] for r in rows)
+        print(f"{name:9s} items {len(rows)}  WER {wer:.1%}  CER {cer:.1%}")
+    print(f"first streamed chunk: median {statistics.median(firsts) * 1000:.0f} ms "
+          f"(max {max(firsts) * 1000:.0f} ms, {args.threads} threads, the first item includes warm-up)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
