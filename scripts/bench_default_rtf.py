@@ -31,7 +31,8 @@ def cli_rows(model: str | None, threads: int) -> list[dict]:
             for text in SENTENCES:
                 command = [sys.executable, "-m", "vall_e", text, voice, str(Path(tmp) / "out.wav"),
                            "--seed", "1", "--threads", str(threads)] + (["--model", model] if model else [])
-                out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+                done = subprocess.run(command, capture_output=True, text=True, check=True)
+                out = done.stdout + done.stderr
                 found = re.search(r"([\d.]+) s of audio.*?([\d.]+) s wall, RTF ([\d.]+)", out)
                 rows.append({"entry": "cli", "voice": voice, "text": text, "audio": float(found.group(1)),
                              "seconds": float(found.group(2)), "rtf": float(found.group(3))})
