@@ -8,7 +8,8 @@ the durations the pointer has produced so far, the newest ``nar_lookahead`` fram
 (the NAR looks right), and the new frames' codes go to a ``StreamingDecoder``, which decodes a
 window with its own left context and lookahead. The first audio therefore waits for
 ``first_frames + nar_lookahead`` AR steps plus one NAR pass and one small decode, not for the
-sentence.
+sentence. ``codec_lookahead`` (default: the codec's exact one, 15 frames for ``mel_rvq``)
+trades exactness at window edges for an earlier first chunk.
 """
 from __future__ import annotations
 
@@ -23,16 +24,19 @@ from vall_e.sampling import TokenSampler
 
 
 def stream_sentence(engine, text_ids: torch.Tensor, prompt: torch.Tensor, params, settings,
-                    levels: int, generator, rate: float | None = None, first_frames: int = 8,
-                    chunk_frames: int = 25, nar_lookahead: int = 4) -> Iterator[torch.Tensor]:
+                    levels: int, generator, rate: float | None = None, first_frames: int = 4,
+                    chunk_frames: int = 25, nar_lookahead: int = 4,
+                    codec_lookahead: int | None = None) -> Iterator[torch.Tensor]:
     """Audio chunks [S] of one sentence, the first after ``first_frames + nar_lookahead``
     frames. ``engine``: an ARNAREngine (model, codec); the rest as ``ARNAREngine.synthesize``."""
     model, codec = engine.model, engine.codec
     ar_sampler = TokenSampler(params, "ar", generator, stop_token=model.stop_token)
     nar_sampler = TokenSampler(params, "nar", generator)
-    decoder = StreamingDecoder(codec, chunk_frames=1, levels=levels)
+    decoder = StreamingDecoder(codec, chunk_frames=1, levels=levels, lookahead_frames=codec_lookahead)
     codes0, spoken = [], []
-    done, due = 0, first_frames
+    # the decoder holds back its own lookahead: the first NAR pass must cover it too, or the
+    # first audio waits for the second pass
+    done, due = 0, first_frames + decoder.lookahead
     for step in pointer_steps(model, [text_ids], [prompt], ar_sampler, settings.max_ar_steps,
                               params.speed, [rate]):
         if int(step.positions[0]) < len(text_ids) and len(codes0) < int(step.caps[0]):
