@@ -18,7 +18,8 @@ MANIFEST_FILE = "manifest.json"
 FORMAT = "vall_e.shards_manifest"
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -33,7 +34,7 @@ def _data_files(data_dir: Path) -> list[Path]:
 
 def write_manifest(data_dir: str | Path) -> Path:
     data_dir = Path(data_dir)
-    files = {p.name: _sha256(p) for p in _data_files(data_dir)}
+    files = {p.name: sha256_file(p) for p in _data_files(data_dir)}
     path = data_dir / MANIFEST_FILE
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps({"format": FORMAT, "files": files}, indent=1) + "\n", encoding="utf-8")
@@ -57,7 +58,7 @@ def verify_manifest(data_dir: str | Path) -> bool:
         if name not in present:
             raise DataError(f"{data_dir / name}: listed in {MANIFEST_FILE} but missing; restore it "
                             "(git checkout) or rebuild the shards")
-        if _sha256(data_dir / name) != expected:
+        if sha256_file(data_dir / name) != expected:
             raise DataError(f"{data_dir / name}: sha256 does not match {MANIFEST_FILE}; the shard "
                             "changed or is corrupt: restore it (git checkout) or rebuild the shards")
     extra = sorted(present - set(listed))

