@@ -241,6 +241,13 @@ class AudioCodec(abc.ABC):
             wav = self._decode(codes).float()
         return wav.clone()
 
+    def decode_first(self, codes: torch.Tensor, levels: int | None) -> torch.Tensor:
+        """``decode`` when ``levels`` is None or every level, else ``decode_levels``: what a
+        model that generated ``levels`` levels sounds like, for any codec."""
+        if levels is None or levels == self.n_levels:
+            return self.decode(codes)
+        return self.decode_levels(codes, levels)
+
     def decode_levels(self, codes: torch.Tensor, levels: int) -> torch.Tensor:
         """Decode only the first ``levels`` levels of codes [K', T] or [B, K', T], where
         ``levels`` <= K' <= K (full codes, or codes a model filled only that far).

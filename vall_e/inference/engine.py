@@ -239,8 +239,7 @@ class ARNAREngine:
             codes = [c[:, forced.shape[1]:] for c in codes]
         timings["nar"] = time.perf_counter() - start
         start = time.perf_counter()
-        audio = [(self.codec.decode(c[None]) if levels == self.codec.n_levels
-                  else self.codec.decode_levels(c[None], levels))[0].float().cpu() for c in codes]
+        audio = [self.codec.decode_first(c[None], levels)[0].float().cpu() for c in codes]
         timings["decode"] = time.perf_counter() - start
         return [SynthesisResult(a, self.codec.sample_rate, c.cpu(), s, int(c.shape[1]),
                                 dict(timings), stats)

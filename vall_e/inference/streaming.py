@@ -56,11 +56,7 @@ class StreamingDecoder:
     def _emit(self, until: int) -> torch.Tensor:
         codes = torch.cat(self.frames, dim=1)
         start = 0 if self.context_frames is None else max(0, self.emitted - self.context_frames)
-        window = codes[None, :, start:]
-        if self.levels is not None and self.levels < self.codec.n_levels:
-            audio = self.codec.decode_levels(window, self.levels)[0]
-        else:
-            audio = self.codec.decode(window)[0]
+        audio = self.codec.decode_first(codes[None, :, start:], self.levels)[0]
         chunk = audio[(self.emitted - start) * self.hop:(until - start) * self.hop]
         self.emitted = until
         if self.context_frames is not None:  # keep only the codes a later window can reach
