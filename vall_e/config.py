@@ -30,7 +30,7 @@ STRATEGIES = ("auto", "ddp", "ddp_spawn", "ddp_find_unused_parameters_true", "fs
               "deepspeed_stage_3", "deepspeed_stage_3_offload")
 
 
-ALIGNMENTS = ("none", "pointer")
+ALIGNMENTS = ("none", "pointer", "durations")
 
 
 @dataclass
@@ -81,10 +81,14 @@ class ModelConfig:
     # frame also carries the embedding of its phoneme and its place inside it (from the shards'
     # durations in training); the AR predicts the level-0 code and, at a phoneme's first frame,
     # how many frames it lasts; at inference the pointer moves forward by at most one phoneme a
-    # frame and generation ends when it passes the last one (vall_e.inference.pointer_decode)
+    # frame and generation ends when it passes the last one (vall_e.inference.pointer_decode).
+    # "durations": no AR at all (FastSpeech-style): a duration predictor reads text + prompt
+    # and gives every phoneme its frames, then level 0 is filled in parallel by masked
+    # prediction over those frames, each knowing its phoneme (vall_e.models.parallel_level0)
     alignment: str = "none"
-    max_inside_frames: int = 32  # "pointer": places inside a phoneme with an embedding of their own
-    max_duration_frames: int = 64  # "pointer": the duration head's classes (1..this many frames)
+    max_inside_frames: int = 32  # pointer/durations: places inside a phoneme with their own embedding
+    max_duration_frames: int = 64  # pointer/durations: the duration head's classes (1..this many)
+    level0_steps: int = 8  # "durations": masked-prediction passes that fill level 0 at inference
     # ----- family: llm only -----
     layout: Optional[str] = None  # "flat" (any codec, trained here) or "orpheus" (SNAC ids)
     text_units: str = "phonemes"  # flat layout: "phonemes" or "characters"
@@ -142,14 +146,20 @@ class ModelConfig:
         if self.alignment == "none":
             return
         if self.family != "ar_nar":
-            raise ConfigError("model.alignment: pointer is an AR+NAR feature; use none for family llm")
-        for name in ("max_inside_frames", "max_duration_frames"):
+            raise ConfigError(f"model.alignment: {self.alignment} is an AR+NAR feature; use none "
+                              "for family llm")
+        for name in ("max_inside_frames", "max_duration_frames", "level0_steps"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"model.{name} must be >= 1, got {getattr(self, name)}")
-        # both read the AR's STOP position, which a pointer model does not have
-        for name in ("guided_attention", "ar_self_inputs"):
+        # the first two read the AR's STOP position, which an aligned model does not have; the
+        # early-exit loss trains layer-skip, which only the unaligned AR loop runs; a durations
+        # model feeds no codes back at all
+        refused = ["guided_attention", "ar_self_inputs", "early_exit_loss"]
+        if self.alignment == "durations":
+            refused.append("ar_input_noise")
+        for name in refused:
             if getattr(self, name) > 0:
-                raise ConfigError(f"model.{name} does not work with model.alignment: pointer "
+                raise ConfigError(f"model.{name} does not work with model.alignment: {self.alignment} "
                                   "(the phoneme of every frame is given); set it to 0")
 
     def _validate_guided_attention(self) -> None:

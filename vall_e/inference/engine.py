@@ -17,7 +17,10 @@ import torch
 from vall_e.audio import load_audio
 from vall_e.codecs import AudioCodec, get_codec
 from vall_e.errors import ConfigError, GenerationError, SamplingError, TextError
-from vall_e.inference.ar_nar_decode import generate_ar, generate_nar, generate_stt
+from vall_e.inference.ar_nar_decode import DecodeStats, generate_ar, generate_nar, generate_stt
+from vall_e.inference.parallel_decode import generate_level0, predict_durations
+from vall_e.inference.parallel_decode import unsupported as parallel_unsupported
+from vall_e.inference.parallel_stream import stream_codes
 from vall_e.inference.pointer_decode import generate_pointer_ar
 from vall_e.inference.pointer_decode import unsupported as pointer_unsupported
 from vall_e.inference.pointer_stream import stream_sentence
@@ -198,6 +201,19 @@ class ARNAREngine:
         levels = self._levels(settings)  # checked before the AR runs, not after
         if params.beam_width > 1 and len(texts) > 1:
             return [r for t in texts for r in self.synthesize([t], speaker, params, settings)]
+        codes, stopped, stats, timings = self.synthesize_codes(texts, speaker, params, settings)
+        start = time.perf_counter()
+        audio = [self.codec.decode_first(c[None], levels)[0].float().cpu() for c in codes]
+        timings["decode"] = time.perf_counter() - start
+        return [SynthesisResult(a, self.codec.sample_rate, c.cpu(), s, int(c.shape[1]),
+                                dict(timings), stats)
+                for a, c, s in zip(audio, codes, stopped)]
+
+    def synthesize_codes(self, texts: list[str], speaker: SpeakerProfile | None,
+                         params: SamplingParams, settings: PromptSettings):
+        """The codes [levels, T] of each of ``texts`` before the codec decodes them, with whether
+        each item ended by itself, the AR's ``DecodeStats`` and the stage timings (s)."""
+        levels = self._levels(settings)
         timings = {}
         start = time.perf_counter()
         prompt = self._prompt(speaker, settings)
@@ -216,7 +232,12 @@ class ARNAREngine:
         ar_sampler = TokenSampler(params, "ar", generator, stop_token=self.model.stop_token)
         rate = self.speaking_rate(speaker) if self.model.aligned_positions else None
         durations = None
-        if self.model.pointer is not None:  # phoneme-synchronous: ends when the text is read
+        if self.model.durations_mode is not None:  # no AR: durations, then level 0 in parallel
+            durations = predict_durations(self.model, text_ids, prompts, params.speed,
+                                          settings.max_ar_steps)
+            level0 = generate_level0(self.model, text_ids, prompts, durations, ar_sampler)
+            stopped, stats = [True] * len(texts), DecodeStats(len(self.model.blocks))
+        elif self.model.pointer is not None:  # phoneme-synchronous: ends when the text is read
             level0, durations, stopped, stats = generate_pointer_ar(
                 self.model, text_ids, prompts, ar_sampler, settings.max_ar_steps,
                 speed=params.speed, rates=[rate] * len(texts))
@@ -238,12 +259,7 @@ class ARNAREngine:
         if forced is not None:
             codes = [c[:, forced.shape[1]:] for c in codes]
         timings["nar"] = time.perf_counter() - start
-        start = time.perf_counter()
-        audio = [self.codec.decode_first(c[None], levels)[0].float().cpu() for c in codes]
-        timings["decode"] = time.perf_counter() - start
-        return [SynthesisResult(a, self.codec.sample_rate, c.cpu(), s, int(c.shape[1]),
-                                dict(timings), stats)
-                for a, c, s in zip(audio, codes, stopped)]
+        return codes, stopped, stats, timings
 
     def stream(self, text: str, speaker: SpeakerProfile | None,
                params: SamplingParams | None = None, settings: PromptSettings | None = None,
@@ -258,6 +274,10 @@ class ARNAREngine:
         params = (params or self.default_sampling).validate()
         self._check_layer_skip(params)
         for sentence in split_sentences(text, settings.max_text_chars):
+            if self.model.durations_mode is not None:  # all codes in ~a dozen passes, decode windowed
+                (codes,), *_ = self.synthesize_codes([sentence], speaker, params, settings)
+                yield from stream_codes(self.codec, codes, self._levels(settings))
+                continue
             if self.model.pointer is None:
                 (result,) = self.synthesize([sentence], speaker, params, settings)
                 yield result.audio
@@ -278,7 +298,12 @@ class ARNAREngine:
         if self.model.pointer is None and params.speed != 1.0:
             raise SamplingError(f"--speed needs a phoneme-aligned model (model.alignment: pointer); "
                                 f"{self.checkpoint.path} is not one, so leave --speed at 1")
-        if self.model.pointer is not None:
+        if self.model.durations_mode is not None:
+            refused = parallel_unsupported(params) + (["--compile"] if self.stepper is not None else [])
+            if refused:
+                raise SamplingError(f"{', '.join(refused)}: not available with a durations model "
+                                    "(model.alignment: durations, no AR loop); drop the flag")
+        elif self.model.pointer is not None:
             refused = pointer_unsupported(params)
             if self.stepper is not None:
                 refused.append("--compile")

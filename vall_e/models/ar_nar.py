@@ -27,6 +27,7 @@ from torch.utils.checkpoint import checkpoint
 
 from vall_e.config import ModelConfig
 from vall_e.models.guided_attention import AttentionProbe, GuideSpan
+from vall_e.models.parallel_level0 import DurationsModeEmbeddings, durations_loss, level0_loss
 from vall_e.models.pointer import PointerConditioning, duration_loss, onset_targets
 from vall_e.models.layers import (
     Block,
@@ -74,10 +75,14 @@ class ARNARModel(nn.Module):
         )
         self.stt_head = nn.Linear(d, n_text_tokens, bias=False) if "stt" in config.tasks else None
         # model.alignment: pointer -- per-frame phoneme conditioning and the pointer's head
+        # (model.alignment: durations keeps both and adds a MASK input and a duration pass)
         self.pointer = None
-        if config.alignment == "pointer":
+        self.durations_mode = None
+        if config.alignment in ("pointer", "durations"):
             self.pointer = PointerConditioning(n_text_tokens, d, config.max_inside_frames)
             self.duration_head = nn.Linear(d, config.max_duration_frames)
+        if config.alignment == "durations":
+            self.durations_mode = DurationsModeEmbeddings(d)
         self.last_ar_metrics: dict = {}  # the last ar_loss's parts, for logging
         # a learned speaker vector [d] added to every conditioning position (vall_e.finetune
         # offset method); None for base models, so it is never part of a checkpoint's weights
@@ -270,7 +275,8 @@ class ARNARModel(nn.Module):
 
     def _require_durations(self, durations: list | None, n_items: int) -> list:
         if durations is None or len(durations) != n_items or any(d is None for d in durations):
-            raise ValueError("model.alignment: pointer needs every item's phoneme durations; "
+            raise ValueError(f"model.alignment: {self.config.alignment} needs every item's phoneme "
+                             "durations; "
                              "prepare the data from a corpus with teacher timings (or aligner output)")
         return durations
 
@@ -286,6 +292,9 @@ class ARNARModel(nn.Module):
         phonemes, eos] per item) instead: no STOP, and the loss adds the duration head's
         cross-entropy at every token's first frame; ``last_ar_metrics`` keeps both parts.
         """
+        if self.durations_mode is not None:
+            return self._parallel_level0_loss(text, prompts, responses,
+                                              self._require_durations(durations, len(text)))
         if self.pointer is not None:
             return self._pointer_ar_loss(text, prompts, responses,
                                          self._require_durations(durations, len(text)))
@@ -344,6 +353,15 @@ class ARNARModel(nn.Module):
         dur_loss, dur_acc = duration_loss(self.duration_head(hidden[rows, torch.cat(onsets)]),
                                           torch.cat(lengths))
         self.last_ar_metrics = {"ar_code_loss": code_loss.detach(), "duration_loss": dur_loss.detach(),
+                                "duration_acc": dur_acc.detach()}
+        return code_loss + dur_loss, accuracy
+
+    def _parallel_level0_loss(self, text: list, prompts: list, responses: list, durations: list):
+        """``model.alignment: durations``: masked level-0 prediction plus the duration pass
+        (``vall_e.models.parallel_level0``); ``last_ar_metrics`` keeps the parts."""
+        code_loss, accuracy = level0_loss(self, text, prompts, responses, durations)
+        dur_loss, dur_acc = durations_loss(self, text, prompts, durations)
+        self.last_ar_metrics = {"level0_loss": code_loss.detach(), "duration_loss": dur_loss.detach(),
                                 "duration_acc": dur_acc.detach()}
         return code_loss + dur_loss, accuracy
 
