@@ -43,3 +43,8 @@ def test_type_checking_imports_and_parent_packages_do_not_count(tmp_path):
     })
     assert _checker().main(["--root", str(root)]) == 0
 
+
+
+def test_vall_e_has_no_import_cycle(capsys):
+    status = _checker().main([])
+    assert status == 0, capsys.readouterr().out

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from vall_e.inference.ar_nar_decode import DecodeStats, cached_step
+from vall_e.inference.decode_step import DecodeStats, cached_step
 from vall_e.models.ar_nar import ARNARModel
 from vall_e.models.layers import KVCache
 from vall_e.sampling import TokenSampler

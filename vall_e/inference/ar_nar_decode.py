@@ -12,57 +12,17 @@ What the sampling parameters change here (the rest happens inside ``TokenSampler
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import torch
-from torch.nn.utils.rnn import pad_sequence
 
+from vall_e.inference.decode_step import DecodeStats, cached_step, left_pad
 from vall_e.models.ar_nar import ARNARModel
 from vall_e.models.layers import KVCache
 from vall_e.sampling import TokenSampler
 
-
-@dataclass
-class DecodeStats:
-    n_layers: int
-    layers_run: list = field(default_factory=list)  # per AR step (batch-wide)
-    refine_changed: int | None = None  # tokens refine-on-stop changed
-
-    @property
-    def layer_fraction(self) -> float:
-        """Share of the layers the AR steps ran (1.0 without layer-skip)."""
-        if not self.layers_run:
-            return 1.0
-        return sum(self.layers_run) / (len(self.layers_run) * self.n_layers)
-
-
-def _left_pad(
-    sequences: list[torch.Tensor], positions: list[torch.Tensor] | None = None
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Left-pad [L_i, d] sequences -> x [B, T, d], valid [B, T], positions [B, T] (float).
-
-    ``positions`` [L_i] per sequence (``ARNARModel.tts_positions``); default 0..L_i-1.
-    """
-    lengths = torch.tensor([s.shape[0] for s in sequences])
-    t = int(lengths.max())
-    x = pad_sequence([s.flip(0) for s in sequences], batch_first=True).flip(1)
-    device = x.device
-    valid = (torch.arange(t)[None, :] >= (t - lengths)[:, None]).to(device)
-    if positions is None:
-        return x, valid, (valid.long().cumsum(1) - 1).clamp(min=0).float()
-    padded = pad_sequence([p.flip(0) for p in positions], batch_first=True).flip(1)
-    return x, valid, padded.to(device)
-
-
-def cached_step(model: ARNARModel, x, positions, cache: KVCache, logits_of, sampler: TokenSampler):
-    """One cached causal step; with layer-skip it may exit early. -> (hidden [B,1,d], layers run)."""
-    valid = torch.ones(x.shape[0], x.shape[1], dtype=torch.bool, device=x.device)
-    p = sampler.params
-    if p.layer_skip:
-        return model.step_with_layer_skip(
-            x, positions, valid, cache, logits_of, p.layer_skip_exit_layer,
-            p.layer_skip_entropy_threshold, p.layer_skip_varentropy_threshold)
-    return model.hidden_states(x, positions, valid, causal=True, cache=cache), len(model.blocks)
+# the names other loops imported from here before ``decode_step`` existed
+_left_pad = left_pad
+__all__ = ["DecodeStats", "autoregress", "cached_step", "generate_ar", "generate_nar",
+           "generate_stt", "refine_level0"]
 
 
 @torch.inference_mode()
@@ -89,7 +49,7 @@ def autoregress(
     ``stepper`` (``vall_e.compile.ARNARStepper``) runs the steps after the prefill on a static
     cache, compiled; it does not do layer-skip.
     """
-    x, valid, positions = _left_pad(prefixes, prefix_positions)
+    x, valid, positions = left_pad(prefixes, prefix_positions)
     batch = x.shape[0]
     cache = KVCache(len(model.blocks))
     hidden = model.hidden_states(x, positions, valid, causal=True, cache=cache)
