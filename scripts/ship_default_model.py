@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from pathlib import Path
 
-    from vall_e.models.checkpoint import swap_into_place
+    from vall_e.atomic import swap_into_place
 
     swap_into_place(Path(staging), Path(args.out))
     detail = ", ".join([args.dtype] + (["int8 linears"] if args.int8 else [])

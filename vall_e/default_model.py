@@ -1,6 +1,6 @@
 """The embedded default model: an AR+NAR checkpoint with its codec inside, in ``vall_e/assets/default``.
 
-It is what ``python -m vall_e TEXT REF OUT`` and ``Interface(ModelConfig())`` use when no model
+It is what ``python -m vall_e TEXT REF OUT`` and ``Interface(InterfaceConfig())`` use when no model
 is named. ``package_default`` builds that directory from a training run's checkpoint and a codec
 directory: the checkpoint's codec path is rewritten to the ``codec`` folder inside it (the
 loader tries a relative codec path inside the checkpoint first), and floating-point weights
@@ -95,7 +95,7 @@ def package_default(model_dir: str | Path, codec_dir: str | Path, out_dir: str |
 
 def _quantize_in_place(directory: Path) -> None:
     """Replace the float checkpoint in ``directory`` by its int8 copy (codec folder kept)."""
-    from vall_e.models.checkpoint import swap_into_place
+    from vall_e.atomic import swap_into_place
     from vall_e.quantize.checkpoint import quantize_checkpoint
     from vall_e.quantize.convert import QuantSpec
 

@@ -7,7 +7,7 @@ import torch
 from vall_e.codecs.base import CodecInfo
 from vall_e.config import Config
 from vall_e.errors import CheckpointError
-from vall_e.inference.loader import checkpoint_family
+from vall_e.checkpoint import checkpoint_family
 from vall_e.models.llm_checkpoint import load_llm_checkpoint, save_llm_checkpoint
 from vall_e.models.llm_layouts import FlatLayout
 from vall_e.models.llm_tts import LLMTTSModel, build_llama

@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             out = export_safetensors(source, args.out, dtype)
             note = "a checkpoint directory: open it with --model"
         else:
-            from vall_e.inference.loader import checkpoint_family
+            from vall_e.checkpoint import checkpoint_family
 
             if checkpoint_family(source) != "llm":
                 raise ConfigError("GGUF export is for LLM-TTS checkpoints (llama.cpp's llama "

@@ -26,7 +26,7 @@ def torch_dtype(name: str) -> torch.dtype:
 
 
 def check_float_source(source: Path) -> None:
-    from vall_e.quantize.checkpoint import MANIFEST_FILE, is_quantized
+    from vall_e.quantize.runtime import MANIFEST_FILE, is_quantized
 
     if is_quantized(source):
         raise CheckpointError(f"{source} is quantized ({MANIFEST_FILE}); write its float copy "
@@ -36,33 +36,18 @@ def check_float_source(source: Path) -> None:
 
 def export_safetensors(source: str | Path, out: str | Path, dtype: str = "bfloat16") -> Path:
     """Write ``source`` to the directory ``out`` with float weights cast to ``dtype``."""
-    from vall_e.inference.loader import checkpoint_family
-    from vall_e.quantize.checkpoint import MANIFEST_FILE
+    from vall_e.checkpoint import load_checkpoint, save_like
     from vall_e.quantize.dequantize import dequantize_model
+    from vall_e.quantize.runtime import MANIFEST_FILE
 
     source, out = Path(source), Path(out)
     target = torch_dtype(dtype)
     if out.exists() and out.resolve() == source.resolve():
         raise CheckpointError("--out must differ from --model")
-    if checkpoint_family(source) == "llm":
-        from vall_e.models.llm_checkpoint import (
-            load_llm_checkpoint,
-            save_llm_checkpoint,
-        )
-
-        loaded = load_llm_checkpoint(source, "cpu")
-        dequantize_model(loaded.model)
-        loaded.model.to(target)
-        save_llm_checkpoint(out, loaded.model, loaded.config, loaded.codec_info, loaded.step,
-                            loaded.voices)
-    else:
-        from vall_e.models.checkpoint import load_checkpoint, save_checkpoint
-
-        loaded = load_checkpoint(source, "cpu")
-        dequantize_model(loaded.model)
-        loaded.model.to(target)
-        save_checkpoint(out, loaded.model, loaded.config, loaded.tokenizer, loaded.codec_info,
-                        loaded.step)
+    loaded = load_checkpoint(source, "cpu")
+    dequantize_model(loaded.model)
+    loaded.model.to(target)
+    save_like(loaded, out)
     copy_extras(source, out, skip={MANIFEST_FILE})  # the export is float: no manifest
     return out
 

@@ -8,32 +8,25 @@ producing plausible-looking noise. Hashing reads every weight byte once (about 1
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from vall_e.codecs.base import CodecInfo
-from vall_e.config import Config
+from vall_e.checkpoint import Checkpoint, load_checkpoint
+from vall_e.checkpoint_format import FAMILY_NAMES as _FAMILY_NAMES
 from vall_e.errors import CheckpointError
 
 _WEIGHT_PATTERNS = ("*.safetensors", "*.bin")
 _NOT_BASE_WEIGHTS = {"adapter_model.safetensors"}
-_FAMILY_NAMES = {"ar_nar": "AR+NAR", "llm": "LLM-TTS"}
 
 
 @dataclass
-class BaseModel:
-    family: str  # "ar_nar" or "llm"
-    model: nn.Module  # ARNARModel or LLMTTSModel
-    config: Config
-    codec_info: CodecInfo
-    path: Path
-    fingerprint: str
-    step: int = 0
-    tokenizer: object = None  # AR+NAR: the PhonemeTokenizer (LLM-TTS: the layout has its own)
-    voices: list = field(default_factory=list)  # LLM-TTS: voice names the base speaks as
+class BaseModel(Checkpoint):
+    """A loaded ``Checkpoint`` (``vall_e.checkpoint``) plus the fingerprint of its weights."""
+
+    fingerprint: str = ""
 
     @property
     def width(self) -> int:
@@ -67,23 +60,11 @@ def load_base(directory: str | Path, lm_loader=None) -> BaseModel:
     """Load a base checkpoint on the CPU, in training mode, by the family it records.
 
     ``lm_loader`` (LLM-TTS only) replaces the Hugging Face loader (the unsloth backend)."""
-    from vall_e.inference.loader import checkpoint_family
-
     directory = Path(directory)
-    family = checkpoint_family(directory)
-    if family == "ar_nar":
-        from vall_e.models.checkpoint import load_checkpoint
-
-        loaded = load_checkpoint(directory, "cpu")
-        base = BaseModel("ar_nar", loaded.model, loaded.config, loaded.codec_info, directory,
-                         fingerprint(directory), loaded.step, tokenizer=loaded.tokenizer)
-    else:
-        from vall_e.models.llm_checkpoint import load_llm_checkpoint
-
-        device = None if lm_loader is not None else "cpu"
-        loaded = load_llm_checkpoint(directory, device, lm_loader=lm_loader)
-        base = BaseModel("llm", loaded.model, loaded.config, loaded.codec_info, directory,
-                         fingerprint(directory), loaded.step, voices=list(loaded.voices))
+    loaded = load_checkpoint(directory, None if lm_loader is not None else "cpu",
+                             lm_loader=lm_loader)
+    record = {f.name: getattr(loaded, f.name) for f in fields(Checkpoint)}
+    base = BaseModel(**{**record, "path": directory}, fingerprint=fingerprint(directory))
     # A quantized base (the shipped default is int8) trains as its exact dequantized float
     # weights: peft wraps only float layers and int8 buffers take no gradient. The fingerprint
     # stays the quantized directory's, which is what an adapter is applied to later.

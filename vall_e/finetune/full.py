@@ -50,10 +50,6 @@ def prepare_full(base: BaseModel, settings: FullSettings) -> nn.Module:
 def save_full(directory: str | Path, model: nn.Module, base: BaseModel, config: Config,
               step: int) -> Path:
     """Write the fine-tuned model as a checkpoint of the base's family (atomically)."""
-    if base.family == "ar_nar":
-        from vall_e.models.checkpoint import save_checkpoint
+    from vall_e.checkpoint import save_like
 
-        return save_checkpoint(directory, model, config, base.tokenizer, base.codec_info, step)
-    from vall_e.models.llm_checkpoint import save_llm_checkpoint
-
-    return save_llm_checkpoint(directory, model, config, base.codec_info, step, base.voices)
+    return save_like(base, directory, model, config, step)

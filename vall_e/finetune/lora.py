@@ -22,7 +22,7 @@ from torch import nn
 from vall_e.errors import CheckpointError, ConfigError
 from vall_e.finetune.base import BaseModel, base_record, require_same_base
 from vall_e.finetune.config import DEFAULT_TARGETS, LoraSettings
-from vall_e.models.checkpoint import read_json, staged_directory
+from vall_e.atomic import read_json, staged_directory
 
 ADAPTER_META = "vall_e_adapter.json"
 ADAPTER_FORMAT = "vall_e.adapter"

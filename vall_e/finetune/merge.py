@@ -20,7 +20,7 @@ def merge_lora(model_dir: str | Path, adapter_dir: str | Path, out_dir: str | Pa
     from vall_e.finetune.base import load_base
     from vall_e.finetune.full import save_full
     from vall_e.finetune.lora import apply_lora
-    from vall_e.quantize.checkpoint import MANIFEST_FILE
+    from vall_e.quantize.runtime import MANIFEST_FILE
 
     model_dir, out_dir = Path(model_dir), Path(out_dir)
     if out_dir.resolve() == model_dir.resolve():

@@ -33,7 +33,8 @@ from vall_e.inference.common import (
 from vall_e.inference.llm_decode import generate_speech_tokens, iter_speech_tokens
 from vall_e.inference.speaker import SpeakerProfile
 from vall_e.inference.streaming import StreamingDecoder
-from vall_e.models.llm_checkpoint import LoadedLLM, load_llm_checkpoint
+from vall_e.checkpoint_format import Checkpoint
+from vall_e.models.llm_checkpoint import load_llm_checkpoint
 from vall_e.models.llm_layouts import FrameAssembler
 from vall_e.sampling import SamplingParams, TokenSampler, make_generator
 
@@ -43,11 +44,11 @@ _AR_NAR_ONLY = ("layer_skip", "refine_on_stop", "input_prompt_prefix")
 class LLMEngine:
     family = "llm"
 
-    def __init__(self, loaded: LoadedLLM, codec: AudioCodec, device: torch.device):
+    def __init__(self, loaded: Checkpoint, codec: AudioCodec, device: torch.device):
         loaded.codec_info.require_match(codec.info, context=f"model {loaded.path}")
         loaded.model.layout.check_codec(codec.info)
         self.stepper = None  # vall_e.compile.LLMStepper once compile() is called
-        self.loaded = loaded
+        self.checkpoint = loaded  # the same attribute as ARNAREngine's
         self.model = loaded.model
         self.layout = loaded.model.layout
         self.codec = codec
@@ -68,7 +69,7 @@ class LLMEngine:
         path = codec_path or checkpoint_codec_path(loaded.config, loaded.path)
         if loaded.model.layout.name == "orpheus" and path is None:
             raise ConfigError(f"{loaded.path} needs SNAC 24 kHz weights to turn its codes into "
-                              "audio: pass --codec-path DIR (or ModelConfig(codec_path=...))")
+                              "audio: pass --codec-path DIR (or InterfaceConfig(codec_path=...))")
         codec_config = replace(loaded.config.codec, path=path, allow_download=allow_download)
         engine = cls(loaded, get_codec(codec_config, device=str(resolved)), resolved)
         if compile:
@@ -102,7 +103,7 @@ class LLMEngine:
     def named_speaker(self, voice: str) -> SpeakerProfile:
         if voice not in self.voices:
             known = ", ".join(self.voices) if self.voices else "none (clone from a recording)"
-            raise TextError(f"unknown voice '{voice}' for model {self.loaded.path}; its voices: {known}")
+            raise TextError(f"unknown voice '{voice}' for model {self.checkpoint.path}; its voices: {known}")
         return SpeakerProfile(voice=voice)
 
     def prompt_ids(self, text: str, speaker: SpeakerProfile | None,
@@ -113,7 +114,7 @@ class LLMEngine:
         if speaker.voice is not None:
             self.named_speaker(speaker.voice)  # validates the name
             return self.layout.prompt_ids(text, settings.language, voice=speaker.voice)
-        speaker.require_codec(self.codec.info, str(self.loaded.path))
+        speaker.require_codec(self.codec.info, str(self.checkpoint.path))
         codes = speaker.codes
         if speaker.transcript is None:  # an acoustic prompt: at most input_prompt_length
             codes = codes[:, :self.codec.seconds_to_frames(settings.input_prompt_length)]
@@ -143,10 +144,10 @@ class LLMEngine:
         for name in _AR_NAR_ONLY:
             if getattr(params, name):
                 flag = "--" + name.replace("_", "-")
-                raise SamplingError(f"{flag} works with AR+NAR models only; {self.loaded.path} "
+                raise SamplingError(f"{flag} works with AR+NAR models only; {self.checkpoint.path} "
                                     "is an LLM-TTS model")
         if params.speed != 1.0:
-            raise SamplingError(f"--speed needs a phoneme-aligned AR+NAR model; {self.loaded.path} "
+            raise SamplingError(f"--speed needs a phoneme-aligned AR+NAR model; {self.checkpoint.path} "
                                 "is an LLM-TTS model, so leave --speed at 1")
         if self.stepper is not None and params.beam_width > 1:
             raise SamplingError("--beam-width runs eagerly, not on the compiled decode step: "

@@ -1,38 +1,14 @@
-"""Open any checkpoint with the engine of its family (read from the checkpoint, not a flag)."""
+"""The engine factory: open any checkpoint with the engine of its family.
+
+The family is read from the checkpoint (``vall_e.checkpoint``), never from a flag; this is the
+one place that picks an engine class for it. Callers (CLI, Interface, server) get an object
+with the ``vall_e.inference.protocol.Engine`` surface and never ask which family it is.
+"""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from vall_e.errors import CheckpointError
-
-
-def checkpoint_family(source: str | Path, allow_download: bool = False) -> str:
-    """'ar_nar' or 'llm' for a checkpoint directory (a hub id, when allowed, is an LLM)."""
-    from vall_e.models.llm_checkpoint import META_FILE, is_hf_directory
-
-    directory = Path(source).expanduser()
-    if not directory.is_dir():
-        if allow_download:
-            return "llm"
-        raise CheckpointError(f"checkpoint not found: {source} is not a directory")
-    if (directory / META_FILE).is_file():
-        return "llm"
-    if is_hf_directory(directory):
-        return "llm"  # a plain Hugging Face causal LM: read as Orpheus
-    config = directory / "config.json"
-    if not config.is_file():
-        raise CheckpointError(f"{directory} is not a vall_e checkpoint: config.json is missing")
-    try:
-        family = json.loads(config.read_text()).get("family")
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
-        raise CheckpointError(f"{config} is corrupt (not a JSON object)") from None
-    if family == "ar_nar":
-        return family
-    if family == "llm":  # our LLM checkpoints keep their metadata in vall_e.json instead
-        raise CheckpointError(f"{config} says family 'llm' but {directory} has no {META_FILE}: "
-                              "the checkpoint is incomplete or was edited; export it again")
-    raise CheckpointError(f"{directory} names an unknown model family {family!r}")
+from vall_e.checkpoint import checkpoint_family
 
 
 def load_engine(source: str | Path, device: str = "auto", codec_path: str | None = None,

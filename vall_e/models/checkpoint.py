@@ -1,26 +1,23 @@
 """Checkpoint directories: ``config.json`` + ``model.safetensors`` + ``vocab.json``.
 
-A checkpoint is written into a temporary sibling directory and renamed into place, so a
-crash mid-write never leaves a half checkpoint under the final name. Loading never unpickles:
-weights come from safetensors, metadata from JSON. A directory made for another model family,
-another format version, or weights that do not fit the stored config is refused with a
-one-line ``CheckpointError``.
+The AR+NAR family's reader and writer; users load through ``vall_e.checkpoint.load_checkpoint``.
+A checkpoint is written into a temporary sibling directory and renamed into place
+(``vall_e.atomic``), so a crash mid-write never leaves a half checkpoint under the final name.
+Loading never unpickles: weights come from safetensors, metadata from JSON. A directory made
+for another model family, another format version (``vall_e.checkpoint_format.check_format``),
+or weights that do not fit the stored config is refused with a one-line ``CheckpointError``.
 """
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import shutil
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from vall_e.atomic import read_json, staged_directory
+from vall_e.checkpoint_format import FORMAT, VERSION, Checkpoint, check_format
 from vall_e.codecs.base import CodecInfo
 from vall_e.config import Config
 from vall_e.errors import CheckpointError, VallEError
@@ -28,19 +25,10 @@ from vall_e.models.ar_nar import ARNARModel
 from vall_e.models.integrity import checksum_metadata, verify_state
 from vall_e.text.tokenizer import PhonemeTokenizer
 
-FORMAT = "vall_e.checkpoint"
-VERSION = 1
 CONFIG_FILE, WEIGHTS_FILE, VOCAB_FILE = "config.json", "model.safetensors", "vocab.json"
 
 
-@dataclass
-class LoadedCheckpoint:
-    model: ARNARModel
-    config: Config
-    tokenizer: PhonemeTokenizer
-    codec_info: CodecInfo
-    step: int
-    path: Path
+LoadedCheckpoint = Checkpoint  # the name the AR+NAR engine and older callers use
 
 
 def build_model(config: Config, tokenizer: PhonemeTokenizer, codec_info: CodecInfo) -> ARNARModel:
@@ -74,41 +62,6 @@ def save_checkpoint(
     return Path(directory)
 
 
-@contextlib.contextmanager
-def staged_directory(directory: str | Path) -> Iterator[Path]:
-    """Yield an empty sibling directory to fill; on success it replaces ``directory`` at once,
-    on any error it is removed, so a crash never leaves half a checkpoint under the name."""
-    directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = directory.parent / f".{directory.name}.tmp-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()
-    try:
-        yield staging
-        swap_into_place(staging, directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-def swap_into_place(staging: Path, directory: Path) -> None:
-    # os.replace cannot overwrite a non-empty directory: move the old one aside first
-    old = None
-    if directory.exists():
-        old = directory.parent / f".{directory.name}.old-{uuid.uuid4().hex[:8]}"
-        os.replace(directory, old)
-    os.replace(staging, directory)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def read_json(path: str | Path):
-    """The parsed JSON of a checkpoint's metadata file; corrupt JSON is one ``CheckpointError``."""
-    try:
-        return json.loads(Path(path).read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise CheckpointError(f"{path} is corrupt (not valid JSON)") from None
-
-
 def read_metadata(directory: str | Path) -> dict:
     directory = Path(directory)
     if not directory.is_dir():
@@ -116,23 +69,14 @@ def read_metadata(directory: str | Path) -> dict:
     path = directory / CONFIG_FILE
     if not path.is_file():
         raise CheckpointError(f"{directory} is not a vall_e checkpoint: {CONFIG_FILE} is missing")
-    meta = read_json(path)
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"{directory} is not a vall_e checkpoint (format field missing)")
-    if meta.get("version") != VERSION:
-        raise CheckpointError(
-            f"{directory} has checkpoint version {meta.get('version')}; this vall_e reads {VERSION}"
-        )
-    return meta
+    return check_format(read_json(path), path, "ar_nar")
 
 
-def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -> LoadedCheckpoint:
+def load_ar_nar_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
+    """The AR+NAR checkpoint in ``directory`` (float or quantized), in eval mode on ``device``.
+    Users call ``vall_e.checkpoint.load_checkpoint``, which picks the family first."""
     directory = Path(directory)
     meta = read_metadata(directory)
-    if meta.get("family") != "ar_nar":
-        raise CheckpointError(
-            f"{directory} holds a '{meta.get('family')}' model, not an AR+NAR model"
-        )
     try:
         config = Config.from_dict(meta["config"], source=str(directory / CONFIG_FILE))
         codec_info = CodecInfo.from_dict(meta["codec"])
@@ -140,13 +84,12 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
         raise CheckpointError(f"{directory}/{CONFIG_FILE} is invalid: {exc}") from None
     tokenizer = PhonemeTokenizer.load(directory / VOCAB_FILE)
     weights = directory / WEIGHTS_FILE
-    from vall_e.quantize.checkpoint import is_quantized, load_quantized_weights
+    from vall_e.quantize.runtime import is_quantized, load_quantized_weights
 
     if is_quantized(directory):  # a quantize rewrite: quantized modules + their manifest
         model = load_quantized_weights(build_model(config, tokenizer, codec_info), directory)
         model.to(device).eval()
-        return LoadedCheckpoint(model, config, tokenizer, codec_info, int(meta.get("step", 0)),
-                                directory)
+        return _record(model, config, tokenizer, codec_info, meta, directory)
     if not weights.is_file():
         raise CheckpointError(f"{directory} is incomplete: {WEIGHTS_FILE} is missing")
     try:
@@ -165,4 +108,12 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
             "(weights from another model or config?)"
         ) from None
     model.to(device).eval()
-    return LoadedCheckpoint(model, config, tokenizer, codec_info, int(meta.get("step", 0)), directory)
+    return _record(model, config, tokenizer, codec_info, meta, directory)
+
+
+def _record(model, config, tokenizer, codec_info, meta: dict, directory: Path) -> Checkpoint:
+    return Checkpoint("ar_nar", model, config, codec_info, directory, int(meta.get("step", 0)),
+                      tokenizer=tokenizer)
+
+
+load_checkpoint = load_ar_nar_checkpoint  # the family reader's old name (engine.py, tests)

@@ -12,16 +12,16 @@ Hub ids are fetched only when asked (``allow_download``); offline that fails wit
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from vall_e.atomic import read_json, staged_directory
+from vall_e.checkpoint_format import FORMAT, VERSION, Checkpoint, check_format
 from vall_e.codecs.base import CodecInfo
 from vall_e.config import CodecConfig, Config, ModelConfig
 from vall_e.errors import CheckpointError, VallEError
 from vall_e.hf_progress import quiet_hf_progress
-from vall_e.models.checkpoint import FORMAT, VERSION, read_json, staged_directory
 from vall_e.models.llm_layouts import (
     ORPHEUS_VOICES,
     OrpheusLayout,
@@ -35,14 +35,7 @@ META_FILE = "vall_e.json"
 SNAC_24KHZ_INFO = CodecInfo("snac", 24000, 24000 / 2048, 7, 4096)
 
 
-@dataclass
-class LoadedLLM:
-    model: LLMTTSModel
-    config: Config
-    codec_info: CodecInfo
-    path: Path
-    step: int = 0
-    voices: list = field(default_factory=list)  # names the model was trained to speak as
+LoadedLLM = Checkpoint  # the record's old name here
 
 
 def is_hf_directory(directory: Path) -> bool:
@@ -100,7 +93,8 @@ def _fetch(source: str, allow_download: bool) -> Path:
         return path
     if not allow_download:
         raise CheckpointError(f"model not found: {source} is not a directory (to fetch a hub id, "
-                              "allow downloads: --allow-download / ModelConfig(allow_download=True))")
+                              "allow downloads: --allow-download / "
+                              "InterfaceConfig(allow_download=True))")
     try:
         from huggingface_hub import snapshot_download
 
@@ -113,8 +107,11 @@ def _fetch(source: str, allow_download: bool) -> Path:
 
 def load_llm_checkpoint(source: str | Path, device: str | torch.device | None = "cpu",
                         dtype: torch.dtype | None = None, allow_download: bool = False,
-                        lm_loader=None) -> LoadedLLM:
-    """``lm_loader(directory, dtype)``, when given, builds the causal LM instead (unsloth's
+                        lm_loader=None) -> Checkpoint:
+    """The LLM-TTS checkpoint ``source`` (ours, or a plain Hugging Face directory read as
+    Orpheus), in eval mode on ``device``; users call ``vall_e.checkpoint.load_checkpoint``.
+
+    ``lm_loader(directory, dtype)``, when given, builds the causal LM instead (unsloth's
     loader places the weights itself: ``device=None`` leaves them where it put them)."""
     directory = _fetch(str(source), allow_download)
     meta_path = directory / META_FILE
@@ -131,13 +128,8 @@ def load_llm_checkpoint(source: str | Path, device: str | torch.device | None = 
     return loaded
 
 
-def _load_ours(directory: Path, meta_path: Path, dtype, lm_loader=None) -> LoadedLLM:
-    meta = read_json(meta_path)
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("family") != "llm":
-        raise CheckpointError(f"{meta_path} does not describe a vall_e LLM-TTS checkpoint")
-    if meta.get("version") != VERSION:
-        raise CheckpointError(f"{directory} has checkpoint version {meta.get('version')}; "
-                              f"this vall_e reads {VERSION}")
+def _load_ours(directory: Path, meta_path: Path, dtype, lm_loader=None) -> Checkpoint:
+    meta = check_format(read_json(meta_path), meta_path, "llm")
     try:
         config = Config.from_dict(meta["config"], source=str(meta_path))
         codec_info = CodecInfo.from_dict(meta["codec"])
@@ -146,7 +138,7 @@ def _load_ours(directory: Path, meta_path: Path, dtype, lm_loader=None) -> Loade
         raise CheckpointError(f"{meta_path} is invalid: missing {exc}") from None
     except VallEError as exc:
         raise CheckpointError(f"{meta_path} is invalid: {exc}") from None
-    from vall_e.quantize.checkpoint import is_quantized, load_quantized_lm
+    from vall_e.quantize.runtime import is_quantized, load_quantized_lm
 
     if lm_loader is not None:
         lm = lm_loader(directory, dtype)
@@ -155,11 +147,11 @@ def _load_ours(directory: Path, meta_path: Path, dtype, lm_loader=None) -> Loade
     else:
         lm = load_lm(directory, dtype)
     model = _wrap(lm, layout, directory)
-    return LoadedLLM(model, config, codec_info, directory, int(meta.get("step", 0)),
-                     list(meta.get("voices", [])))
+    return Checkpoint("llm", model, config, codec_info, directory, int(meta.get("step", 0)),
+                      voices=list(meta.get("voices", [])))
 
 
-def _load_orpheus(directory: Path, dtype, lm_loader=None) -> LoadedLLM:
+def _load_orpheus(directory: Path, dtype, lm_loader=None) -> Checkpoint:
     hf_config = json.loads((directory / "config.json").read_text())
     layout = OrpheusLayout(load_hf_tokenizer(directory))
     if int(hf_config.get("vocab_size", 0)) < layout.vocab_size:
@@ -173,7 +165,8 @@ def _load_orpheus(directory: Path, dtype, lm_loader=None) -> LoadedLLM:
         codec=CodecConfig(name="snac", n_levels=7),
     ).validate()
     model = _wrap((lm_loader or load_lm)(directory, dtype), layout, directory)
-    return LoadedLLM(model, config, SNAC_24KHZ_INFO, directory, 0, list(ORPHEUS_VOICES))
+    return Checkpoint("llm", model, config, SNAC_24KHZ_INFO, directory, 0,
+                      voices=list(ORPHEUS_VOICES))
 
 
 def _wrap(lm, layout, directory: Path) -> LLMTTSModel:

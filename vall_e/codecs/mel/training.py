@@ -19,7 +19,7 @@ from vall_e.codecs.mel.codec import MelCodecSpec, MelModel, save_mel_model
 from vall_e.codecs.mel.train_config import CodecTrainConfig
 from vall_e.codecs.mel.vocoder import VocoderSpec
 from vall_e.errors import AudioError, DataError
-from vall_e.models.checkpoint import staged_directory
+from vall_e.atomic import staged_directory
 from vall_e.training.schedule import warmup_cosine
 
 STFT_RESOLUTIONS = ((512, 120), (1024, 240), (2048, 480))  # (n_fft, hop) for the MR-STFT loss

@@ -1,0 +1,98 @@
+"""The one home of the checkpoint format: which family a directory holds, and its loader.
+
+Every user (the inference engines' factory, fine-tuning, quantization, export) calls
+``load_checkpoint(dir)`` and gets one ``Checkpoint`` record (family, model, config, codec info,
+path, step, text front end, voices); nobody else parses a checkpoint's metadata or asks which
+family a directory is. The family is read from the checkpoint, never from a flag:
+
+- ``config.json`` with ``"family": "ar_nar"``: an AR+NAR checkpoint (``models.checkpoint``);
+- ``vall_e.json`` beside a Hugging Face ``config.json``: our LLM-TTS checkpoint
+  (``models.llm_checkpoint``), and a plain Hugging Face directory is read as Orpheus;
+- a hub id (not a directory) is an LLM, fetched only when ``allow_download``.
+
+A quantized directory (``quantization.json``) loads the same way (``quantize.runtime``).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from vall_e.checkpoint_format import FAMILY_NAMES, Checkpoint
+from vall_e.errors import CheckpointError
+
+__all__ = ["FAMILY_NAMES", "Checkpoint", "checkpoint_family", "load_checkpoint", "save_like",
+           "weights_module"]
+
+
+def checkpoint_family(source: str | Path, allow_download: bool = False) -> str:
+    """'ar_nar' or 'llm' for a checkpoint directory (a hub id, when allowed, is an LLM)."""
+    from vall_e.models.llm_checkpoint import META_FILE, is_hf_directory
+
+    directory = Path(source).expanduser()
+    if not directory.is_dir():
+        if allow_download:
+            return "llm"
+        raise CheckpointError(f"checkpoint not found: {source} is not a directory")
+    if (directory / META_FILE).is_file():
+        return "llm"
+    if is_hf_directory(directory):
+        return "llm"  # a plain Hugging Face causal LM: read as Orpheus
+    config = directory / "config.json"
+    if not config.is_file():
+        raise CheckpointError(f"{directory} is not a vall_e checkpoint: config.json is missing")
+    try:
+        family = json.loads(config.read_text()).get("family")
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+        raise CheckpointError(f"{config} is corrupt (not a JSON object)") from None
+    if family == "ar_nar":
+        return family
+    if family == "llm":  # our LLM checkpoints keep their metadata in vall_e.json instead
+        raise CheckpointError(f"{config} says family 'llm' but {directory} has no {META_FILE}: "
+                              "the checkpoint is incomplete or was edited; export it again")
+    raise CheckpointError(f"{directory} names an unknown model family {family!r}")
+
+
+def load_checkpoint(source: str | Path, device: str | torch.device | None = "cpu",
+                    dtype: torch.dtype | None = None, allow_download: bool = False,
+                    lm_loader=None) -> Checkpoint:
+    """The checkpoint ``source`` of whichever family it records, in eval mode on ``device``.
+
+    ``dtype`` casts the model's float weights. ``lm_loader(directory, dtype)`` (LLM-TTS only)
+    builds the causal LM instead of transformers (the unsloth backend; ``device=None`` then
+    leaves the weights where it put them). A bad directory is one ``CheckpointError`` line."""
+    if checkpoint_family(source, allow_download) == "llm":
+        from vall_e.models.llm_checkpoint import load_llm_checkpoint
+
+        return load_llm_checkpoint(source, device, dtype, allow_download, lm_loader)
+    from vall_e.models.checkpoint import load_ar_nar_checkpoint
+
+    loaded = load_ar_nar_checkpoint(source, "cpu" if device is None else device)
+    if dtype is not None:
+        loaded.model.to(dtype)
+    return loaded
+
+
+def weights_module(checkpoint: Checkpoint) -> torch.nn.Module:
+    """The module whose state dict is the checkpoint's weight file (an LLM-TTS model's
+    Hugging Face LM; an AR+NAR model itself)."""
+    return getattr(checkpoint.model, "lm", checkpoint.model)
+
+
+def save_like(checkpoint: Checkpoint, directory: str | Path, model: torch.nn.Module | None = None,
+              config=None, step: int | None = None) -> Path:
+    """Write ``model`` (default: the checkpoint's own) as a checkpoint of ``checkpoint``'s family,
+    with its codec, text front end and voices; ``config`` / ``step`` replace the stored ones."""
+    model = checkpoint.model if model is None else model
+    config = checkpoint.config if config is None else config
+    step = checkpoint.step if step is None else step
+    if checkpoint.family == "llm":
+        from vall_e.models.llm_checkpoint import save_llm_checkpoint
+
+        return save_llm_checkpoint(directory, model, config, checkpoint.codec_info, step,
+                                   checkpoint.voices)
+    from vall_e.models.checkpoint import save_checkpoint
+
+    return save_checkpoint(directory, model, config, checkpoint.tokenizer, checkpoint.codec_info,
+                           step)
