@@ -42,10 +42,10 @@ def cli_rows(model: str | None, threads: int) -> list[dict]:
 def interface_rows(model: str | None, threads: int) -> list[dict]:
     import torch
 
-    from vall_e import GenerationConfig, Interface, ModelConfig, SamplerConfig
+    from vall_e import GenerationConfig, Interface, InterfaceConfig, SamplerConfig
 
     torch.set_num_threads(threads)
-    interface = Interface(ModelConfig(model_path=model) if model else None)
+    interface = Interface(InterfaceConfig(model_path=model) if model else None)
     rows = []
     for voice in VOICES:
         speaker = interface.named_speaker(voice)

@@ -3,11 +3,11 @@
 Importing the package has no side effects: no argv parsing, no device choice, no env mutation.
 The Python API is importable from here (loaded on first use, so ``import vall_e`` stays cheap)::
 
-    from vall_e import Interface, ModelConfig, GenerationConfig, GenerationType, SamplerConfig
+    from vall_e import Interface, InterfaceConfig, GenerationConfig, GenerationType, SamplerConfig
 """
 __version__ = "0.1.0"
 
-_API = ("AudioChunk", "GenerationConfig", "GenerationType", "Interface", "ModelConfig",
+_API = ("AudioChunk", "GenerationConfig", "GenerationType", "Interface", "InterfaceConfig",
         "ModelOutput", "SamplerConfig", "SpeakerProfile")
 
 

@@ -1,6 +1,6 @@
 """LoRA (peft) on both families: the recipes lower the new speaker's held-out loss, the merged
 checkpoint computes what the adapter-on model computes, inference takes --lora /
-ModelConfig(lora=...), and an adapter is refused on any base but its own."""
+InterfaceConfig(lora=...), and an adapter is refused on any base but its own."""
 from pathlib import Path
 
 import pytest
@@ -93,7 +93,7 @@ def test_synthesize_with_lora_equals_the_merged_checkpoint(ar_nar_lora, tiny_run
 
 
 def test_an_adapter_for_another_base_is_refused(ar_nar_lora, tiny_run, tiny_llm_run, tmp_path):
-    from vall_e import Interface, ModelConfig
+    from vall_e import Interface, InterfaceConfig
     from vall_e.models.checkpoint import load_checkpoint, save_checkpoint
 
     adapter = ar_nar_lora["artifact"]
@@ -105,7 +105,7 @@ def test_an_adapter_for_another_base_is_refused(ar_nar_lora, tiny_run, tiny_llm_
     with pytest.raises(CheckpointError, match="trained on another base model.*fingerprint"):
         merge_lora(tmp_path / "other", adapter, tmp_path / "merged")
     with pytest.raises(CheckpointError, match="another base model"):
-        Interface(ModelConfig(model_path=str(tmp_path / "other"), lora=adapter, device="cpu"))
+        Interface(InterfaceConfig(model_path=str(tmp_path / "other"), lora=adapter, device="cpu"))
     with pytest.raises(CheckpointError, match="trained on an AR\\+NAR model.*LLM-TTS"):
         merge_lora(tiny_llm_run.checkpoint, adapter, tmp_path / "merged")
     with pytest.raises(CheckpointError, match="not a vall_e LoRA adapter"):
@@ -133,9 +133,9 @@ def test_lora_llm_recipe_lowers_the_heldout_loss_and_merges_exactly(llm_lora, ti
 
 
 def test_interface_loads_an_llm_adapter(llm_lora, tiny_llm_run):
-    from vall_e import GenerationConfig, Interface, ModelConfig, SamplerConfig
+    from vall_e import GenerationConfig, Interface, InterfaceConfig, SamplerConfig
 
-    interface = Interface(ModelConfig(model_path=str(tiny_llm_run.checkpoint),
+    interface = Interface(InterfaceConfig(model_path=str(tiny_llm_run.checkpoint),
                                       lora=llm_lora["artifact"], device="cpu"))
     speaker = interface.create_speaker(tiny_llm_run.reference())
     out = interface.generate(GenerationConfig(text="Hi.", speaker=speaker, max_length=400,

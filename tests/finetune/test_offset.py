@@ -1,5 +1,5 @@
 """Speaker embedding offsets: a few KB per speaker, learned with the base frozen, selected at
-inference with --speaker-offset / ModelConfig(speaker_offset=...), refused on another base."""
+inference with --speaker-offset / InterfaceConfig(speaker_offset=...), refused on another base."""
 from pathlib import Path
 
 import pytest
@@ -59,16 +59,16 @@ def test_synthesize_cli_takes_a_speaker_offset(llm_offset, tiny_llm_run, tmp_pat
 
 
 def test_an_offset_for_another_base_or_a_wrong_file_is_refused(llm_offset, tiny_run, tmp_path):
-    from vall_e import Interface, ModelConfig
+    from vall_e import Interface, InterfaceConfig
 
     with pytest.raises(CheckpointError, match="trained on an LLM-TTS model"):
-        Interface(ModelConfig(model_path=str(tiny_run.checkpoint), device="cpu",
+        Interface(InterfaceConfig(model_path=str(tiny_run.checkpoint), device="cpu",
                               speaker_offset=llm_offset["artifact"]))
     with pytest.raises(CheckpointError, match="is a directory, not a"):
-        Interface(ModelConfig(model_path=str(tiny_run.checkpoint), device="cpu",
+        Interface(InterfaceConfig(model_path=str(tiny_run.checkpoint), device="cpu",
                               speaker_offset=str(tmp_path)))
     with pytest.raises(CheckpointError, match="not a speaker offset"):
-        Interface(ModelConfig(model_path=str(tiny_run.checkpoint), device="cpu",
+        Interface(InterfaceConfig(model_path=str(tiny_run.checkpoint), device="cpu",
                               speaker_offset=str(tiny_run.checkpoint / "model.safetensors")))
 
 

@@ -1,11 +1,11 @@
 import pytest
 
-from vall_e import Interface, ModelConfig
+from vall_e import Interface, InterfaceConfig
 
 
 @pytest.fixture(scope="session")
 def llm_interface(tiny_llm_run):
-    return Interface(ModelConfig(model_path=str(tiny_llm_run.checkpoint), device="cpu"))
+    return Interface(InterfaceConfig(model_path=str(tiny_llm_run.checkpoint), device="cpu"))
 
 
 @pytest.fixture(scope="session")
@@ -15,4 +15,4 @@ def llm_speaker(llm_interface, tiny_llm_run):
 
 @pytest.fixture(scope="session")
 def orpheus_interface(orpheus_dir, snac_dir):
-    return Interface(ModelConfig(model_path=str(orpheus_dir), codec_path=str(snac_dir), device="cpu"))
+    return Interface(InterfaceConfig(model_path=str(orpheus_dir), codec_path=str(snac_dir), device="cpu"))

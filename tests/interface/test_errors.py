@@ -1,7 +1,7 @@
 """Bad generation requests fail early with one clear line."""
 import pytest
 
-from vall_e import GenerationConfig, GenerationType, Interface, ModelConfig, SamplerConfig
+from vall_e import GenerationConfig, GenerationType, Interface, InterfaceConfig, SamplerConfig
 from vall_e.errors import ConfigError, SamplingError, TextError
 from vall_e.sampling import SamplingParams
 
@@ -66,13 +66,13 @@ def test_model_config_errors(tmp_path, monkeypatch):
     # no model_path means the embedded default; an install without it says so in one line
     monkeypatch.setattr(default_model, "DEFAULT_MODEL_DIR", tmp_path / "absent")
     with pytest.raises(CheckpointError, match="no embedded default model"):
-        Interface(ModelConfig())
+        Interface(InterfaceConfig())
     with pytest.raises(ConfigError, match="no CUDA GPU"):
-        Interface(ModelConfig(model_path=str(tmp_path), device="cuda"))
+        Interface(InterfaceConfig(model_path=str(tmp_path), device="cuda"))
     with pytest.raises(ConfigError, match="dtype must be one of"):
-        ModelConfig(model_path="x", dtype="int3").torch_dtype()
+        InterfaceConfig(model_path="x", dtype="int3").torch_dtype()
 
 
 def test_orpheus_without_codec_weights_says_what_to_pass(orpheus_dir):
     with pytest.raises(ConfigError, match="SNAC 24 kHz weights"):
-        Interface(ModelConfig(model_path=str(orpheus_dir), device="cpu"))
+        Interface(InterfaceConfig(model_path=str(orpheus_dir), device="cpu"))

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from vall_e import GenerationConfig, GenerationType, Interface, ModelConfig, SamplerConfig
+from vall_e import GenerationConfig, GenerationType, Interface, InterfaceConfig, SamplerConfig
 
 GREEDY = SamplerConfig(temperature=0, seed=0)
 TWO_SENTENCES = "Hello there. How are you today?"
@@ -90,7 +90,7 @@ def test_sampler_config_maps_to_sampling_params():
 
 
 def test_ar_nar_models_share_the_interface(tiny_run):
-    interface = Interface(ModelConfig(model_path=str(tiny_run.checkpoint), device="cpu"))
+    interface = Interface(InterfaceConfig(model_path=str(tiny_run.checkpoint), device="cpu"))
     from vall_e.voices import shipped_voices
 
     # AR+NAR voice names are the shipped reference recordings

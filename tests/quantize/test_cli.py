@@ -1,7 +1,7 @@
 """`python -m vall_e.quantize` and the quantized directory through the CLI and the Interface."""
 import soundfile as sf
 
-from vall_e import GenerationConfig, Interface, ModelConfig, SamplerConfig
+from vall_e import GenerationConfig, Interface, InterfaceConfig, SamplerConfig
 from vall_e.cli.common import run_main
 from vall_e.cli.quantize import main as quantize_main
 from vall_e.cli.synthesize import main as synthesize_main
@@ -34,7 +34,7 @@ def test_interface_opens_a_quantized_ar_nar_directory(random_checkpoints, refere
     out = tmp_path / "ar-int8"
     assert run_main(quantize_main, ["--model", str(random_checkpoints["ar_nar"]), "--out",
                                     str(out), "--quiet"]) == 0
-    interface = Interface(ModelConfig(model_path=str(out), device="cpu"))
+    interface = Interface(InterfaceConfig(model_path=str(out), device="cpu"))
     speaker = interface.create_speaker(reference_wav)
     output = interface.generate(GenerationConfig(text="Hi there.", speaker=speaker,
                                                  sampler_config=SamplerConfig(temperature=0.0)))

@@ -75,7 +75,7 @@ def test_orpheus_layout_refuses_non_snac_data(tiny_run, orpheus_dir, tmp_path):
 def test_orpheus_layout_fine_tunes_from_a_base_model_on_snac_data(orpheus_dir, snac_dir, tmp_path):
     """The Orpheus path end to end: SNAC shards -> fine-tune the base model -> a checkpoint
     whose voices are the corpus speakers, spoken with the "{voice}: {text}" prompt."""
-    from vall_e import GenerationConfig, Interface, ModelConfig, SamplerConfig
+    from vall_e import GenerationConfig, Interface, InterfaceConfig, SamplerConfig
     from vall_e.data.prepare import prepare
     from vall_e.data.synthetic import make_synthetic_corpus
     from vall_e.training.train import train
@@ -90,7 +90,7 @@ def test_orpheus_layout_fine_tunes_from_a_base_model_on_snac_data(orpheus_dir, s
                   "val_every_n_steps": 2, "checkpoint_every_n_steps": 2, "warmup_steps": 1}})
     prepare(config, corpus, tmp_path / "data", progress=False)
     latest = train(config, progress=False)
-    interface = Interface(ModelConfig(model_path=str(latest), codec_path=str(snac_dir), device="cpu"))
+    interface = Interface(InterfaceConfig(model_path=str(latest), codec_path=str(snac_dir), device="cpu"))
     speakers = sorted(p.name for p in corpus.iterdir() if p.is_dir())
     assert list(interface.voices) == speakers
     out = interface.generate(GenerationConfig(

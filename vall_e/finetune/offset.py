@@ -8,7 +8,7 @@ text). The vector is zero at the start, so training begins exactly at the base m
 
 A speaker offset is one safetensors file holding the vector and, as metadata, the base's
 family and fingerprint and the speaker's name; ``--speaker-offset FILE`` /
-``ModelConfig(speaker_offset=...)`` selects one at inference.
+``InterfaceConfig(speaker_offset=...)`` selects one at inference.
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -43,6 +43,12 @@ class PromptSettings:
     max_text_chars: int = 1000
     # AR+NAR: codec levels generated and decoded (the NAR fills 1..levels-1); None = all
     levels: int | None = None
+
+
+def cap_steps(settings: PromptSettings, max_length: int | None) -> PromptSettings:
+    """``settings`` with ``max_ar_steps`` = ``max_length`` when one is given (an AR+NAR engine
+    reads the ``Engine`` protocol's ``max_length`` as a cap on level-0 frames)."""
+    return settings if max_length is None else replace(settings, max_ar_steps=max_length)
 
 
 @dataclass

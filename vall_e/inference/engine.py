@@ -27,6 +27,7 @@ from vall_e.inference.pointer_stream import stream_sentence
 from vall_e.inference.common import (
     PromptSettings,
     SynthesisResult,
+    cap_steps,
     check_text,
     checkpoint_codec_path,
     resolve_device,
@@ -150,9 +151,10 @@ class ARNAREngine:
         params: SamplingParams | None = None,
         settings: PromptSettings | None = None,
         prompt_text: str | None = None,
+        max_length: int | None = None,
     ) -> SynthesisResult:
         """Speak ``text`` in the voice of the recording ``reference`` (see ``synthesize``)."""
-        settings = settings or self.defaults
+        settings = cap_steps(settings or self.defaults, max_length)
         params = params or self.default_sampling
         params = params.validate()
         self._check_layer_skip(params)
@@ -187,14 +189,19 @@ class ARNAREngine:
         speaker: SpeakerProfile | None,
         params: SamplingParams | None = None,
         settings: PromptSettings | None = None,
+        max_length: int | None = None,
+        constrain: bool = True,
     ) -> list[SynthesisResult]:
         """Speak each of ``texts`` in the voice of ``speaker``, decoded together as one batch.
+
+        ``max_length`` caps the level-0 frames (``settings.max_ar_steps``); ``constrain`` is the
+        ``Engine`` protocol's (an AR+NAR model has no token layout to constrain).
 
         With ``params.input_prompt_prefix`` the speaker's own codes start each response and its
         transcript is spoken before the text; the audio of that part is cut from the result.
         Beam search decodes one item at a time.
         """
-        settings = settings or self.defaults
+        settings = cap_steps(settings or self.defaults, max_length)
         params = params or self.default_sampling
         params = params.validate()
         self._check_layer_skip(params)
@@ -263,14 +270,16 @@ class ARNAREngine:
 
     def stream(self, text: str, speaker: SpeakerProfile | None,
                params: SamplingParams | None = None, settings: PromptSettings | None = None,
-               chunk_seconds: float = 0.5) -> Iterator[torch.Tensor]:
-        """Audio chunks of ``text`` as soon as each is decoded.
+               chunk_seconds: float = 0.5, max_length: int | None = None,
+               constrain: bool = True) -> Iterator[torch.Tensor]:
+        """Audio chunks of ``text`` as soon as each is decoded (``max_length``, ``constrain``:
+        see ``synthesize``).
 
         A pointer model (``model.alignment: pointer``) streams within a sentence
         (``vall_e.inference.pointer_stream``). An unaligned model's NAR reads a whole level-0
         sequence at once, so it yields one chunk per sentence.
         """
-        settings = settings or self.defaults
+        settings = cap_steps(settings or self.defaults, max_length)
         params = (params or self.default_sampling).validate()
         self._check_layer_skip(params)
         for sentence in split_sentences(text, settings.max_text_chars):

@@ -3,7 +3,7 @@ from vall_e.inference.speaker import SpeakerProfile
 from vall_e.interface.config import (
     GenerationConfig,
     GenerationType,
-    ModelConfig,
+    InterfaceConfig,
     SamplerConfig,
 )
 from vall_e.interface.interface import Interface
@@ -14,7 +14,7 @@ __all__ = [
     "GenerationConfig",
     "GenerationType",
     "Interface",
-    "ModelConfig",
+    "InterfaceConfig",
     "ModelOutput",
     "SamplerConfig",
     "SpeakerProfile",

@@ -1,8 +1,9 @@
 """The Interface's configuration records: which model, what to say, how to sample.
 
-Names follow OuteTTS's interface (``ModelConfig``, ``GenerationConfig``, ``SamplerConfig``,
-``GenerationType``) so its users feel at home. ``ModelConfig`` here describes *which model to
-load*; the YAML ``model`` section (``vall_e.config.ModelConfig``) describes a network's shape.
+Names follow OuteTTS's interface (``GenerationConfig``, ``SamplerConfig``, ``GenerationType``)
+so its users feel at home, except OuteTTS's ``ModelConfig``: here it is ``InterfaceConfig``
+(*which model to load*), since ``vall_e.config.ModelConfig`` (the YAML ``model`` section) is
+a network's shape and one name for both made ``from vall_e import ModelConfig`` ambiguous.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ class GenerationType(str, enum.Enum):
 
 
 @dataclass
-class ModelConfig:
+class InterfaceConfig:
     """Which model the Interface loads, and where it runs."""
 
     model_path: Optional[str] = None  # checkpoint directory (AR+NAR or LLM-TTS), or a hub id

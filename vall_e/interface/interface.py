@@ -1,8 +1,8 @@
 """``Interface``: one Python API for both model families (the checkpoint says which).
 
-    from vall_e import Interface, ModelConfig, GenerationConfig, GenerationType, SamplerConfig
+    from vall_e import Interface, InterfaceConfig, GenerationConfig, GenerationType, SamplerConfig
 
-    interface = Interface(ModelConfig(model_path="runs/tiny_llm/latest"))
+    interface = Interface(InterfaceConfig(model_path="runs/tiny_llm/latest"))
     speaker = interface.create_speaker("reference.wav")          # or transcript="..."
     interface.save_speaker(speaker, "speaker.json")
     output = interface.generate(GenerationConfig(
@@ -29,16 +29,17 @@ import torch
 from vall_e.errors import ConfigError, VallEError
 from vall_e.inference.common import PromptSettings, resolve_device
 from vall_e.inference.loader import load_engine
+from vall_e.inference.protocol import Engine
 from vall_e.inference.speaker import SpeakerProfile, load_speaker, save_speaker
-from vall_e.interface.config import GenerationConfig, GenerationType, ModelConfig
+from vall_e.interface.config import GenerationConfig, GenerationType, InterfaceConfig
 from vall_e.interface.output import AudioChunk, ModelOutput, Stopwatch, crossfade_join
 from vall_e.sampling import SamplingParams
 from vall_e.text import split_sentences
 
 
 class Interface:
-    def __init__(self, config: ModelConfig | None = None):
-        config = config or ModelConfig()
+    def __init__(self, config: InterfaceConfig | None = None):
+        config = config or InterfaceConfig()
         if not config.model_path:  # the embedded default model (a clear error when absent)
             from dataclasses import replace
 
@@ -52,7 +53,7 @@ class Interface:
                 raise
             raise ConfigError(str(exc)) from None
         self.config = config
-        self.engine = load_engine(config.model_path, config.device, config.codec_path,
+        self.engine: Engine = load_engine(config.model_path, config.device, config.codec_path,
                                   config.torch_dtype(), config.allow_download,
                                   compile=config.compile, lora=config.lora,
                                   speaker_offset=config.speaker_offset)
@@ -135,13 +136,9 @@ class Interface:
         params, settings = config.sampling_params(), self._settings(config)
         index = 0
         for text_index, piece in enumerate(self._chunks(config)):
-            if self.family == "llm":
-                audio_chunks = self.engine.stream(
-                    piece, config.speaker, params, settings, config.stream_chunk_seconds,
-                    config.max_length, config.constrain_layout)
-            else:
-                audio_chunks = self.engine.stream(piece, config.speaker, params,
-                                                  self._ar_settings(config, settings))
+            audio_chunks = self.engine.stream(
+                piece, config.speaker, params, settings, config.stream_chunk_seconds,
+                config.max_length, config.constrain_layout)
             for audio in audio_chunks:
                 yield AudioChunk(audio, self.sample_rate, index, text_index, clock())
                 index += 1
@@ -152,13 +149,6 @@ class Interface:
         settings = self.engine.defaults
         return replace(settings, language=language) if language else settings
 
-    @staticmethod
-    def _ar_settings(config: GenerationConfig, settings: PromptSettings) -> PromptSettings:
-        # for AR+NAR models max_length caps the level-0 frames
-        if config.max_length is None:
-            return settings
-        return replace(settings, max_ar_steps=config.max_length)
-
     def _chunks(self, config: GenerationConfig) -> list[str]:
         return [c for text in config.texts() for c in split_sentences(text, config.max_chunk_chars)]
 
@@ -167,11 +157,8 @@ class Interface:
 
     def _synthesize(self, texts: list[str], config: GenerationConfig, params: SamplingParams,
                     settings: PromptSettings) -> list:
-        if self.family == "llm":
-            return self.engine.synthesize(texts, config.speaker, params, settings,
-                                          config.max_length, config.constrain_layout)
-        return self.engine.synthesize(texts, config.speaker, params,
-                                      self._ar_settings(config, settings))
+        return self.engine.synthesize(texts, config.speaker, params, settings,
+                                      config.max_length, config.constrain_layout)
 
 
 def _per_text(chunks: list[AudioChunk]) -> list[torch.Tensor]:

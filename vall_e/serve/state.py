@@ -33,9 +33,9 @@ class ServeState:
     @classmethod
     def load(cls, config: ServeConfig, interface=None) -> "ServeState":
         if interface is None:
-            from vall_e.interface import Interface, ModelConfig
+            from vall_e.interface import Interface, InterfaceConfig
 
-            interface = Interface(ModelConfig(model_path=config.model, device=config.device))
+            interface = Interface(InterfaceConfig(model_path=config.model, device=config.device))
         store = VoiceStore(interface, config.voices_path)
         model_id = DEFAULT_MODEL_ID if config.model is None else Path(config.model).resolve().name
         return cls(config, interface, store, Synthesizer(interface, store),
