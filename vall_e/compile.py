@@ -201,9 +201,3 @@ class LLMStepper:
             step_ids = torch.zeros(1, 1, dtype=torch.long, device=device)  # real strides, see above
             for step in range(2):
                 self.step(step_ids, torch.full((1, 1), prefix_length + step, device=device))
-
-
-def make_stepper(model, compile: bool = True, backend: str = "inductor"):
-    """The stepper for ``model``'s family (an ``LLMTTSModel`` has ``lm``)."""
-    cls = LLMStepper if hasattr(model, "lm") else ARNARStepper
-    return cls(model, compile, backend)

@@ -2,22 +2,25 @@ import pytest
 import torch
 
 from vall_e.errors import SamplingError
-from vall_e.sampling import SamplingParams, TokenSampler, make_generator, sample_from_logits
+from vall_e.sampling import SamplingParams, TokenSampler, make_generator
+
+
+def _draw(logits, temperature, generator=None):
+    return TokenSampler(SamplingParams(ar_temp=temperature), "ar", generator)(logits)
 
 
 def test_temperature_zero_is_greedy():
     logits = torch.tensor([[0.1, 3.0, 0.2], [5.0, 0.0, 4.9]])
-    assert sample_from_logits(logits, 0.0, None).tolist() == [1, 0]
+    assert _draw(logits, 0.0).tolist() == [1, 0]
 
 
 def test_same_seed_same_draws_and_low_temperature_concentrates():
     logits = torch.zeros(1, 50)
     logits[0, 7] = 2.0
-    draw = lambda seed, t: [int(sample_from_logits(logits, t, make_generator(seed))) for _ in range(1)]
-    assert draw(3, 1.0) == draw(3, 1.0)
+    assert int(_draw(logits, 1.0, make_generator(3))) == int(_draw(logits, 1.0, make_generator(3)))
     g = make_generator(0)
-    cold = [int(sample_from_logits(logits, 0.05, g)) for _ in range(50)]
-    hot = [int(sample_from_logits(logits, 5.0, g)) for _ in range(50)]
+    cold = [int(_draw(logits, 0.05, g)) for _ in range(50)]
+    hot = [int(_draw(logits, 5.0, g)) for _ in range(50)]
     assert cold.count(7) == 50 and hot.count(7) < 25
 
 

@@ -8,7 +8,7 @@
 from vall_e.sampling.beam import BeamSearch
 from vall_e.sampling.mirostat import MirostatState
 from vall_e.sampling.params import SamplingParams, cli_flag
-from vall_e.sampling.sample import TokenSampler, make_generator, sample_from_logits
+from vall_e.sampling.sample import TokenSampler, make_generator
 
 __all__ = [
     "BeamSearch",
@@ -17,5 +17,4 @@ __all__ = [
     "TokenSampler",
     "cli_flag",
     "make_generator",
-    "sample_from_logits",
 ]

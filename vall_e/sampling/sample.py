@@ -44,16 +44,6 @@ def make_generator(seed: int | None, device: torch.device | str = "cpu") -> torc
     return generator
 
 
-def sample_from_logits(
-    logits: torch.Tensor, temperature: float, generator: torch.Generator | None
-) -> torch.Tensor:
-    """Draw one token per row: argmax when temperature == 0, else softmax(logits / T) sampling."""
-    if temperature == 0:
-        return logits.argmax(dim=-1)
-    probs = torch.softmax(P.apply_temperature(logits.float(), temperature), dim=-1)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
-
-
 class TokenSampler:
     """Stateful per generation (mirostat's running threshold): make one per generation."""
 
