@@ -1,9 +1,14 @@
-"""Test-wide settings and the shared tiny pipeline.
+"""Test-wide settings, the shared tiny pipeline, and the two test tiers.
 
 ``tiny_run`` builds, once per session, the whole foundation path through the real entry points
 as subprocesses: a random-weight EnCodec -> a synthetic corpus -> `vall_e.data prepare` ->
 `vall_e.train` (2 layers, width 32, a few dozen steps). Tests that need a trained checkpoint
 use it instead of training their own.
+
+Two tiers: ``python -m pytest -m "not slow"`` (the inner loop, under a minute) and the full
+suite (CI). A test is ``slow`` when it is marked so (subprocess pipelines, notebooks, DDP,
+codec training, servers, the browser) or when it needs ``tiny_run`` / ``tiny_llm_run``: those
+fixtures train through subprocesses, which alone costs more than the whole fast tier.
 """
 import os
 import subprocess
@@ -19,6 +24,22 @@ os.environ.setdefault("WANDB_MODE", "disabled")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parents[1]
+_TRAINED_FIXTURES = {"tiny_run", "tiny_llm_run"}
+# slow tests (seconds each) in files owned elsewhere, marked here instead of in place
+_SLOW_TESTS = {
+    "tests/inference/test_parallel_decode.py::test_a_few_steps_of_training_learn_a_planted_phoneme_to_code_map",
+    "tests/inference/test_parallel_stream.py::test_speed_scales_the_length",
+    "tests/inference/test_parallel_stream.py::test_streamed_chunks_are_the_one_pass_audio",
+}
+
+
+def pytest_collection_modifyitems(items):
+    """Mark ``slow`` every test whose fixtures (direct or not) include a trained tiny run, and
+    the tests named in ``_SLOW_TESTS``."""
+    for item in items:
+        if _TRAINED_FIXTURES & set(getattr(item, "fixturenames", ())) or \
+                item.nodeid.split("[")[0] in _SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
 
 
 def run_module(*args: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:

@@ -19,6 +19,8 @@ from vall_e.models.checkpoint import load_checkpoint
 from vall_e.models.llm_checkpoint import load_llm_checkpoint
 from vall_e.sampling import SamplingParams, TokenSampler, make_generator
 
+pytestmark = pytest.mark.slow  # torch.compile builds graphs (seconds each)
+
 GREEDY = SamplingParams(ar_temp=0.0, nar_temp=0.0, seed=0)
 
 

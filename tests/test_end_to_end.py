@@ -10,10 +10,13 @@ import sys
 import time
 
 import numpy as np
+import pytest
 import soundfile as sf
 import torch
 
 from tests.conftest import REPO, run_module, write_tiny_config
+
+pytestmark = pytest.mark.slow  # every test here runs the entry points as subprocesses
 
 
 def read_metrics(run_dir):

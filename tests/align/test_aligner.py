@@ -1,5 +1,6 @@
 """The learned aligner recovers planted durations; MAS gives every position >= 1 frame."""
 import numpy as np
+import pytest
 import torch
 
 from vall_e.align.model import (
@@ -27,6 +28,7 @@ def _planted(rng: np.random.Generator, n_text: int = 12, levels: int = 2):
     return torch.tensor(ids), torch.tensor(codes), durations
 
 
+@pytest.mark.slow  # trains the aligner
 def test_a_trained_aligner_recovers_planted_durations(tmp_path):
     torch.manual_seed(0)
     rng = np.random.default_rng(0)

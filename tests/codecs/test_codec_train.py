@@ -25,6 +25,7 @@ def test_recipes_load():
     assert (real.levels, real.codebook_size) == (8, 1024)
 
 
+@pytest.mark.slow
 def test_bad_keys_and_values_refused(tmp_path):
     with pytest.raises(ConfigError, match=r"unknown key\(s\) \['levls'\].*valid keys"):
         CodecTrainConfig.from_dict({"levls": 4})
@@ -42,6 +43,7 @@ def test_bad_keys_and_values_refused(tmp_path):
     assert "codebook_sise" in proc.stderr and "valid keys" in proc.stderr
 
 
+@pytest.mark.slow
 def test_train_export_resume(tmp_path):
     corpus, out = tmp_path / "corpus", tmp_path / "run"
     run_module("vall_e.data", "synthetic", "--output", str(corpus), "--utterances", "3")

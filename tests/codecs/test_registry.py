@@ -30,6 +30,7 @@ def test_unknown_name(tmp_path):
         save_random_codec("dac", tmp_path)
 
 
+@pytest.mark.slow  # a subprocess
 def test_import_is_cheap():
     code = "import sys, vall_e.codecs; assert 'transformers' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

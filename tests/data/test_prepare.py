@@ -160,6 +160,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_cli_prepare_subprocess(codec_dir, corpus, tmp_path):
     for extra in sorted(corpus.glob("spk01/*")):  # one speaker is enough here; keeps it quick
         extra.unlink()

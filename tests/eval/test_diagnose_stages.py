@@ -3,7 +3,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow  # runs scripts/diagnose_stages.py as a subprocess
 
 
 def test_every_stage_is_decoded_and_scored(tiny_run):

@@ -92,6 +92,7 @@ def test_model_eval_passes_levels_to_the_engine(tiny_run, refs, tmp_path):
     assert json.loads(out.read_text())["setup"]["levels"] == 1
 
 
+@pytest.mark.slow
 def test_model_eval_real_judges(tiny_run, refs, tmp_path):
     sentences = write_sentences(tmp_path / "s.txt", "Good morning.")
     out = tmp_path / "eval.json"
@@ -102,6 +103,7 @@ def test_model_eval_real_judges(tiny_run, refs, tmp_path):
     check_document(json.loads(out.read_text()), n_items=2, mode="model")
 
 
+@pytest.mark.slow
 def test_codec_eval_real_judges(tiny_run, tiny_codec_dir, refs, tmp_path):
     out = tmp_path / "codec.json"
     proc = run_module("vall_e.eval", "--codec", "encodec", "--codec-path", str(tiny_codec_dir),
@@ -180,6 +182,7 @@ def test_bad_inputs(tiny_run, tmp_path):
         main(["--model", str(tmp_path / "m"), "--sentences", str(good), "--refs", str(refs)])
 
 
+@pytest.mark.slow
 def test_cli_error_exit_status(tmp_path):
     proc = run_module("vall_e.eval", "--codec", "encodec", "--refs", str(tmp_path / "none"), check=False)
     assert proc.returncode == 2

@@ -45,6 +45,7 @@ def test_rotation_has_no_fixed_points():
     assert sorted(rotated(items)) == items
 
 
+@pytest.mark.slow  # trains a model
 def test_a_model_that_reads_its_text_shows_a_gap_an_untrained_one_does_not():
     torch.manual_seed(0)
     model = ARNARModel(ModelConfig(d_model=32, n_layers=2, n_heads=2, ffn_mult=2.0, dropout=0.0),
@@ -59,6 +60,7 @@ def test_a_model_that_reads_its_text_shows_a_gap_an_untrained_one_does_not():
     assert model.training  # the measurement put the model back in the mode it found it in
 
 
+@pytest.mark.slow  # trains a model
 def test_teacher_forced_level0_learns_the_codes_and_reads_only_the_past():
     torch.manual_seed(0)
     model = ARNARModel(ModelConfig(d_model=32, n_layers=2, n_heads=2, ffn_mult=2.0, dropout=0.0),
@@ -103,6 +105,7 @@ def test_needs_two_examples():
         measure_text_reliance(model, examples(1))
 
 
+@pytest.mark.slow
 def test_script_prints_a_row_per_checkpoint(tiny_run, tmp_path):
     import subprocess
     import sys

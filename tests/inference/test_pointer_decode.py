@@ -87,6 +87,7 @@ def _trained_pacer() -> ARNARModel:
     return model.eval()
 
 
+@pytest.mark.slow  # trains a pointer model
 def test_speed_changes_the_length_monotonically_and_durations_feed_the_nar():
     model = _trained_pacer()
     text = torch.tensor([2, 5, 9, 12, 6, 3])

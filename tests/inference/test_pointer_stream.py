@@ -27,6 +27,7 @@ def test_a_sentence_arrives_in_several_chunks_that_add_up(pointer_engine, refere
     assert total == whole.audio.numel()  # same frames, same seed: same length
 
 
+@pytest.mark.slow  # trains a pointer model
 def test_speed_needs_a_pointer_model_and_changes_its_length(pointer_engine, reference_wav,
                                                              random_checkpoints):
     engine = pointer_engine

@@ -55,6 +55,7 @@ def test_there_are_notebooks():
     assert names == sorted(set(names)) and len(names) >= 4, names
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_on_the_test_model(path, tiny_run, request, tmp_path, monkeypatch):
     import nbformat

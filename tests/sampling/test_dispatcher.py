@@ -141,6 +141,7 @@ def logits_and_history(draw):
     return torch.tensor(table), torch.tensor(history, dtype=torch.long).reshape(rows, length)
 
 
+@pytest.mark.slow  # a property test over many parameter sets
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(params=valid_params(), data=logits_and_history(), role=st.sampled_from(["ar", "nar"]))
 def test_no_valid_parameters_yield_nan_or_an_empty_distribution(params, data, role):

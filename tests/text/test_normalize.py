@@ -105,6 +105,7 @@ def test_split_property_no_loss_and_bounded(text, max_chars):
         assert piece and piece == piece.strip() and len(piece) <= max_chars
 
 
+@pytest.mark.slow  # a property test over many inputs
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=200), st.integers(min_value=1, max_value=300))
 def test_split_property_arbitrary_unicode(text, max_chars):

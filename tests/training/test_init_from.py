@@ -52,6 +52,7 @@ def test_llm_runs_start_from_base_model_instead():
         Config.from_dict({"model": {"family": "llm", "layout": "flat"}, "train": {"init_from": "x"}})
 
 
+@pytest.mark.slow
 def test_training_starts_from_the_checkpoint_at_step_zero(tiny_run, tmp_path):
     config = yaml.safe_load(tiny_run.config_path.read_text())
     config["train"].update(output_dir=str(tmp_path / "run"), max_steps=2, init_from=str(tiny_run.checkpoint),

@@ -72,6 +72,7 @@ def test_orpheus_layout_refuses_non_snac_data(tiny_run, orpheus_dir, tmp_path):
         train(config, progress=False)
 
 
+@pytest.mark.slow  # trains a model
 def test_orpheus_layout_fine_tunes_from_a_base_model_on_snac_data(orpheus_dir, snac_dir, tmp_path):
     """The Orpheus path end to end: SNAC shards -> fine-tune the base model -> a checkpoint
     whose voices are the corpus speakers, spoken with the "{voice}: {text}" prompt."""

@@ -94,6 +94,7 @@ def _ranks(out, tag):
     return weights, infos
 
 
+@pytest.mark.slow
 def test_ddp_on_two_cpu_processes_keeps_ranks_identical_and_resumes(tiny_run, tmp_path):
     run_dir, out = tmp_path / "run", tmp_path / "ranks"
     config = write_tiny_config(tmp_path, _codec(tiny_run), run_dir, max_steps=2,

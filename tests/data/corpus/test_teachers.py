@@ -15,6 +15,7 @@ from vall_e.data.corpus import CorpusRecipe, build_corpus
 TOY = Path(__file__).resolve().parents[3] / "recipes" / "corpus" / "toy.yaml"
 
 
+@pytest.mark.slow  # synthesizes with the real Kokoro and Piper voices
 def test_toy_recipe_with_the_real_teachers(tmp_path):
     recipe = CorpusRecipe.from_yaml(TOY)
     recipe.teachers.cache_dir = str(tmp_path / "cache")  # hermetic: assembles its own model
@@ -34,6 +35,7 @@ def test_toy_recipe_with_the_real_teachers(tmp_path):
     assert model.is_file()
 
 
+@pytest.mark.slow  # synthesizes with the real Piper voice
 def test_noisy_piper_items_are_reproducible():
     from vall_e.data.corpus.teachers import PiperTeacher
 
