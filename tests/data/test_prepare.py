@@ -15,6 +15,8 @@ from vall_e.data.prepare import discover, prepare
 from vall_e.data.shards import DataError, load_prepared
 from vall_e.errors import CodecMismatchError
 
+pytestmark = pytest.mark.slow  # prepares a corpus end to end (codec encoding of every file)
+
 # The size of the synthetic corpus made in conftest.py (not imported: a `conftest` module name
 # is ambiguous once tests/conftest.py exists too).
 N_SPEAKERS, N_PER_SPEAKER = 2, 3

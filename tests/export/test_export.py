@@ -14,6 +14,8 @@ from vall_e.inference.loader import load_engine
 from vall_e.models.llm_checkpoint import load_llm_checkpoint
 from vall_e.sampling import SamplingParams
 
+pytestmark = pytest.mark.slow  # each test loads, converts, writes and reloads whole checkpoints
+
 gguf = pytest.importorskip("gguf")
 
 

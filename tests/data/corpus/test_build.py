@@ -11,6 +11,8 @@ from vall_e.errors import DataError
 
 from .conftest import FakeTeacher
 
+pytestmark = pytest.mark.slow  # builds corpora end to end with toy teachers
+
 
 def test_build_writes_the_layout_prepare_reads(tmp_path, small_recipe, fake_teachers):
     out = tmp_path / "corpus"
