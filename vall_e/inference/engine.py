@@ -305,8 +305,8 @@ class ARNAREngine:
     def _check_layer_skip(self, params: SamplingParams) -> None:
         self._check_compiled(params)
         if self.model.pointer is None and params.speed != 1.0:
-            raise SamplingError(f"--speed needs a phoneme-aligned model (model.alignment: pointer); "
-                                f"{self.checkpoint.path} is not one, so leave --speed at 1")
+            raise SamplingError(f"--speed needs a phoneme-aligned model (model.alignment: pointer or "
+                                f"durations); {self.checkpoint.path} is not one, so leave --speed at 1")
         if self.model.durations_mode is not None:
             refused = parallel_unsupported(params) + (["--compile"] if self.stepper is not None else [])
             if refused:

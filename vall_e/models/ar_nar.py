@@ -74,8 +74,8 @@ class ARNARModel(nn.Module):
             for level in range(n_levels)
         )
         self.stt_head = nn.Linear(d, n_text_tokens, bias=False) if "stt" in config.tasks else None
-        # model.alignment: pointer -- per-frame phoneme conditioning and the pointer's head
-        # (model.alignment: durations keeps both and adds a MASK input and a duration pass)
+        # model.alignment: pointer or durations -- per-frame phoneme conditioning and the
+        # duration head (durations also adds a MASK input and a duration pass)
         self.pointer = None
         self.durations_mode = None
         if config.alignment in ("pointer", "durations"):
@@ -414,7 +414,8 @@ class ARNARModel(nn.Module):
         if self.pointer is None:
             return frames
         if durations is None:
-            raise ValueError("model.alignment: pointer: the NAR needs the phoneme durations")
+            raise ValueError(f"model.alignment: {self.config.alignment}: the NAR needs the phoneme "
+                             "durations")
         return frames + self.pointer.frames(text_ids, durations)
 
     def nar_loss(

@@ -60,7 +60,7 @@ class SamplingParams:
     refine_on_stop: bool = False
     input_prompt_prefix: bool = False
     seed: Optional[int] = None  # fixes every random draw of one generation
-    # pace of phoneme-aligned models (model.alignment: pointer): > 1 faster, < 1 slower
+    # pace of phoneme-aligned models (model.alignment: pointer or durations): > 1 faster, < 1 slower
     speed: float = 1.0
 
     def validate(self) -> "SamplingParams":
