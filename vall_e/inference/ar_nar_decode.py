@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import torch
 
+from vall_e.inference.decode_loop import decode_steps
 from vall_e.inference.decode_step import DecodeStats, cached_step, left_pad
 from vall_e.models.ar_nar import ARNARModel
 from vall_e.models.layers import KVCache
@@ -38,7 +39,7 @@ def autoregress(
     stepper=None,
     prefix_positions: list[torch.Tensor] | None = None,
 ) -> tuple[list[torch.Tensor], list[bool], DecodeStats]:
-    """Shared cached loop: feed prefixes, then one sampled token per step until STOP.
+    """Feed prefixes, then one sampled token per step until STOP (``decode_loop.decode_steps``).
 
     ``prefix_positions`` [L_i] per prefix (default 0..L_i-1); each new token takes the last
     position plus one.
@@ -49,42 +50,37 @@ def autoregress(
     ``stepper`` (``vall_e.compile.ARNARStepper``) runs the steps after the prefill on a static
     cache, compiled; it does not do layer-skip.
     """
+    stats = DecodeStats(len(model.blocks))
+    if max_steps < 1:  # nothing may be generated: no item stopped by itself
+        empty = prefixes[0].new_zeros(0, dtype=torch.long)
+        return [empty] * len(prefixes), [False] * len(prefixes), stats
     x, valid, positions = left_pad(prefixes, prefix_positions)
-    batch = x.shape[0]
     cache = KVCache(len(model.blocks))
     hidden = model.hidden_states(x, positions, valid, causal=True, cache=cache)
     if stepper is not None:
         stepper.begin(cache, max_steps)
-    next_position = positions[:, -1] + 1
-    if history is None:
-        history = torch.zeros(batch, 0, dtype=torch.long, device=x.device)
-    start = history.shape[1]
-    finished = torch.zeros(batch, dtype=torch.bool, device=x.device)
-    stopped = torch.zeros(batch, dtype=torch.bool, device=x.device)
-    stats = DecodeStats(len(model.blocks))
-    for _ in range(max_steps):
-        tokens = sampler(logits_of(hidden[:, -1]), history)
-        newly_stopped = (tokens == stop_token) & ~finished
-        stopped |= newly_stopped
-        finished |= newly_stopped
-        tokens = torch.where(finished, torch.full_like(tokens, stop_token), tokens)
-        history = torch.cat([history, tokens[:, None]], dim=1)
-        if bool(finished.all()):
-            break
+    state = {"position": positions[:, -1:] + 1}
+
+    def advance(tokens: torch.Tensor, finished: torch.Tensor) -> torch.Tensor:
         # finished rows keep running (their outputs are discarded): feed them a valid id
         step_input = embed_token(torch.where(finished, torch.zeros_like(tokens), tokens))[:, None]
         if stepper is not None:
-            hidden, layers_run = stepper.step(step_input, next_position[:, None])
+            hidden, layers_run = stepper.step(step_input, state["position"])
         else:
-            hidden, layers_run = cached_step(model, step_input, next_position[:, None], cache,
+            hidden, layers_run = cached_step(model, step_input, state["position"], cache,
                                              logits_of, sampler)
         stats.layers_run.append(layers_run)
-        next_position = next_position + 1
+        state["position"] = state["position"] + 1
+        return logits_of(hidden[:, -1])
+
+    steps = list(decode_steps(logits_of(hidden[:, -1]), advance, sampler, [stop_token],
+                              [max_steps] * len(prefixes), history))
+    drawn = torch.stack([s.tokens for s in steps], dim=1)
     outputs = []
-    for row in history[:, start:]:
+    for row in drawn:
         ends = (row == stop_token).nonzero()
         outputs.append(row[: int(ends[0])] if ends.numel() else row)
-    return outputs, stopped.tolist(), stats
+    return outputs, steps[-1].stopped.tolist(), stats
 
 
 def refine_level0(

@@ -10,26 +10,21 @@ audio while the LM still runs; ``generate_speech_tokens`` collects it. With ``co
 layout's slot mask is applied to the logits before sampling (only the next slot's codes, and
 the end of speech at a frame boundary, can be drawn). Beam search
 (``SamplingParams.beam_width`` > 1) runs W hypotheses of one prompt as W rows and reorders the
-Hugging Face cache to follow their parents.
+Hugging Face cache to follow their parents. The loops themselves are the AR+NAR engine's too
+(``vall_e.inference.decode_loop``); this module holds what is LLM-TTS's own: prompts of layout
+ids, left padding with explicit positions, the Hugging Face cache, the slot mask.
 """
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import torch
 
+from vall_e.inference.decode_loop import StepOutput, beam_decode, decode_steps
 from vall_e.models.llm_tts import LLMTTSModel
 from vall_e.sampling import TokenSampler
-from vall_e.sampling.beam import BeamSearch
 
-
-@dataclass
-class StepOutput:
-    step: int
-    tokens: torch.Tensor  # [B] the id each row drew (rows already finished: the stop id)
-    active: torch.Tensor  # [B] bool: the row was still generating at this step
-    stopped: torch.Tensor  # [B] bool: the row has drawn a stop id (now or before)
+__all__ = ["StepOutput", "beam_speech_tokens", "generate_speech_tokens", "iter_speech_tokens"]
 
 
 def _left_pad(prompts: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, ...]:
@@ -43,11 +38,15 @@ def _left_pad(prompts: list[list[int]], pad_id: int, device) -> tuple[torch.Tens
     return ids.to(device), mask.to(device), positions.to(device)
 
 
-def _mask_logits(model: LLMTTSModel, logits: torch.Tensor, step: int, constrain: bool):
+def _slot_mask(model: LLMTTSModel, constrain: bool):
+    """``allowed(logits, step)`` for the decode loops: the layout's next slot, or None."""
     if not constrain:
-        return logits
-    allowed = model.layout.step_mask(step, logits.shape[-1], logits.device)
-    return logits.masked_fill(~allowed, float("-inf"))
+        return None
+
+    def allowed(logits: torch.Tensor, step: int) -> torch.Tensor:
+        mask = model.layout.step_mask(step, logits.shape[-1], logits.device)
+        return logits.masked_fill(~mask, float("-inf"))
+    return allowed
 
 
 def _new_cache():
@@ -60,7 +59,8 @@ def _new_cache():
 def iter_speech_tokens(model: LLMTTSModel, prompts: list[list[int]], sampler: TokenSampler,
                        budgets: list[int], constrain: bool = True,
                        stepper=None) -> Iterator[StepOutput]:
-    """Yield one ``StepOutput`` per decoding step until every row has stopped or run out.
+    """Yield one ``StepOutput`` per decoding step until every row has stopped or run out
+    (``vall_e.inference.decode_loop.decode_steps``).
 
     ``stepper`` (``vall_e.compile.LLMStepper``) runs the steps after the prefill on a static
     cache, compiled."""
@@ -73,32 +73,22 @@ def iter_speech_tokens(model: LLMTTSModel, prompts: list[list[int]], sampler: To
     logits = model(ids, mask, positions, past_key_values=cache).logits[:, -1].float()
     if stepper is not None:
         stepper.begin(cache, mask, max(budgets))
-    batch = len(prompts)
-    stop_ids = torch.tensor(layout.stop_ids, device=device)
-    budgets_t = torch.tensor(budgets, device=device)
-    history = torch.zeros(batch, 0, dtype=torch.long, device=device)
-    finished = torch.zeros(batch, dtype=torch.bool, device=device)
-    stopped = torch.zeros(batch, dtype=torch.bool, device=device)
-    next_position = positions[:, -1] + 1
-    for step in range(max(budgets)):
-        tokens = sampler(_mask_logits(model, logits, step, constrain), history)
-        active = ~finished
-        is_stop = torch.isin(tokens, stop_ids) & active
-        stopped |= is_stop
-        tokens = torch.where(finished, torch.full_like(tokens, layout.stop_id), tokens)
-        history = torch.cat([history, tokens[:, None]], dim=1)
-        finished = finished | is_stop | (step + 1 >= budgets_t)
-        yield StepOutput(step, tokens, active, stopped.clone())
-        if bool(finished.all()):
-            return
-        step_ids = torch.where(finished, torch.full_like(tokens, layout.pad_id), tokens)
+    state = {"mask": mask, "position": positions[:, -1] + 1}
+
+    def advance(tokens: torch.Tensor, finished: torch.Tensor) -> torch.Tensor:
+        step_ids = torch.where(finished, torch.full_like(tokens, layout.pad_id), tokens)[:, None]
+        position = state["position"][:, None]
+        state["position"] = state["position"] + 1
         if stepper is not None:
-            logits = stepper.step(step_ids[:, None], next_position[:, None]).float()
-        else:
-            mask = torch.cat([mask, torch.ones(batch, 1, dtype=mask.dtype, device=device)], dim=1)
-            logits = model(step_ids[:, None], mask, next_position[:, None],
-                           past_key_values=cache).logits[:, -1].float()
-        next_position = next_position + 1
+            return stepper.step(step_ids, position).float()
+        ones = torch.ones(len(prompts), 1, dtype=mask.dtype, device=device)
+        state["mask"] = torch.cat([state["mask"], ones], dim=1)
+        return model(step_ids, state["mask"], position, past_key_values=cache).logits[:, -1].float()
+
+    # stop_id first: finished rows report it (the layout may accept other stop ids too)
+    stop_ids = [layout.stop_id] + [i for i in layout.stop_ids if i != layout.stop_id]
+    yield from decode_steps(logits, advance, sampler, stop_ids, budgets,
+                            allowed=_slot_mask(model, constrain))
 
 
 def generate_speech_tokens(model: LLMTTSModel, prompts: list[list[int]], sampler: TokenSampler,
@@ -124,24 +114,23 @@ def generate_speech_tokens(model: LLMTTSModel, prompts: list[list[int]], sampler
 @torch.inference_mode()
 def beam_speech_tokens(model: LLMTTSModel, prompt: list[int], sampler: TokenSampler, budget: int,
                        constrain: bool = True) -> tuple[list[int], bool]:
-    """Beam search (``beam_width`` rows of one prompt); returns the best hypothesis."""
+    """Beam search (``beam_width`` rows of one prompt, ``decode_loop.beam_decode``); returns
+    the best hypothesis."""
     width = sampler.params.beam_width
-    layout = model.layout
     device = next(model.parameters()).device
     ids = torch.tensor([prompt] * width, dtype=torch.long, device=device)
-    mask = torch.ones_like(ids)
     cache = _new_cache()
-    logits = model(ids, mask, None, past_key_values=cache).logits[:, -1].float()
-    search = BeamSearch(width, layout.stop_id)
-    history = torch.zeros(width, 0, dtype=torch.long, device=device)
-    position = len(prompt)
-    while not search.done and search.length < budget:
-        log_probs = sampler.log_probs(_mask_logits(model, logits, search.length, constrain), history)
-        parents, tokens = search.step(log_probs)
+    logits = model(ids, torch.ones_like(ids), None, past_key_values=cache).logits[:, -1].float()
+    state = {"mask": torch.ones_like(ids), "position": len(prompt)}
+
+    def advance(tokens: torch.Tensor, parents: torch.Tensor) -> torch.Tensor:
         cache.reorder_cache(parents)
-        history = torch.cat([history[parents], tokens[:, None]], dim=1)
-        mask = torch.cat([mask, torch.ones(width, 1, dtype=mask.dtype, device=device)], dim=1)
-        positions = torch.full((width, 1), position, device=device)
-        logits = model(tokens[:, None], mask, positions, past_key_values=cache).logits[:, -1].float()
-        position += 1
-    return search.best(), bool(search.finished)
+        ones = torch.ones(width, 1, dtype=ids.dtype, device=device)
+        state["mask"] = torch.cat([state["mask"], ones], dim=1)
+        positions = torch.full((width, 1), state["position"], device=device)
+        state["position"] += 1
+        return model(tokens[:, None], state["mask"], positions,
+                     past_key_values=cache).logits[:, -1].float()
+
+    return beam_decode(logits, advance, sampler, model.layout.stop_id, budget,
+                       allowed=_slot_mask(model, constrain))
