@@ -72,10 +72,12 @@ def test_empty_and_huge_text(capsys, tiny_run, tmp_path):
 
 
 def test_unknown_phonemes_warn_not_crash(capsys, tiny_run, tmp_path):
-    # French phonemes the English-only vocabulary never saw map to <unk>: a one-line warning each
+    # French phonemes the English-only vocabulary never saw map to <unk>: a one-line warning each.
+    # A fixed seed: unseeded, the tiny model sometimes draws STOP first (about 1 run in 50), which
+    # is a one-line GenerationError and not what this test is about
     code, err = call(capsys, "un bon vin blanc", str(tiny_run.reference()), str(tmp_path / "o.wav"),
                      "--model", str(tiny_run.checkpoint), "--language", "fr-fr",
-                     "--max-ar-steps", "20", "--quiet")
+                     "--max-ar-steps", "20", "--quiet", "--seed", "0")
     assert code == 0
     lines = err.splitlines()
     assert lines and all(line.startswith("warning: ") for line in lines), err
