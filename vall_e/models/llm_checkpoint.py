@@ -35,9 +35,6 @@ META_FILE = "vall_e.json"
 SNAC_24KHZ_INFO = CodecInfo("snac", 24000, 24000 / 2048, 7, 4096)
 
 
-LoadedLLM = Checkpoint  # the record's old name here
-
-
 def is_hf_directory(directory: Path) -> bool:
     """A ``save_pretrained`` directory (not one of our AR+NAR checkpoints)."""
     config = Path(directory) / "config.json"
