@@ -61,6 +61,9 @@ EXTRAS = {
         "piper-tts>=1.3",
         "onnxruntime>=1.17",
         "onnx>=1.16",  # teacher durations: Kokoro's duration tensor exposed as a graph output
+        # the learned aligner (python -m vall_e.align; prepare's data.aligner): Glow-TTS's
+        # monotonic alignment search, a numpy-only wheel
+        "monotonic-alignment-search>=0.2",
     ],
     # backend: unsloth of `python -m vall_e.finetune` (NVIDIA GPU only; imported lazily)
     "gpu": ["unsloth"],
