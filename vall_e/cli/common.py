@@ -2,6 +2,7 @@
 one ``warning: ...`` line each (no source line, no file path), Ctrl-C one line and status 130."""
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import signal
@@ -13,6 +14,19 @@ from typing import Callable
 from vall_e.errors import VallEError
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a command-line mistake is one ``error:`` line and status 2 (argparse's own
+    prints the whole usage first). A TEXT that starts with ``-`` reads as a flag: the message
+    says to put it after ``--``."""
+
+    def error(self, message: str):
+        hint = f"see {self.prog} --help"
+        if "unrecognized arguments" in message or "expected one argument" in message:
+            hint += "; a text that starts with '-' goes after '--' (e.g. -- \"-1 degrees\" REF OUT)"
+        print(f"error: {message} ({hint})", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def run_main(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:
     """Call ``main(argv)``; a VallEError (bad input) prints ``error: ...`` and returns 2."""
     try:
@@ -22,6 +36,8 @@ def run_main(main: Callable[[list[str] | None], int], argv: list[str] | None = N
     except VallEError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except SystemExit as exc:  # argparse: --help (0) or OneLineParser's one-line error (2)
+        return exc.code if isinstance(exc.code, int) else 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

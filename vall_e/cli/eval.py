@@ -10,6 +10,7 @@ from pathlib import Path
 
 from vall_e.cli.sampling_flags import add_sampling_flags, sampling_params_from_args
 from vall_e.errors import ConfigError, VallEError
+from vall_e.cli.common import OneLineParser
 
 DESCRIPTION = ("Synthesize every sentence with every reference voice (--model), or resynthesize "
                "every reference (--codec), and score it; --originals scores the references as "
@@ -17,7 +18,7 @@ DESCRIPTION = ("Synthesize every sentence with every reference voice (--model), 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m vall_e.eval", description=DESCRIPTION)
+    p = OneLineParser(prog="python -m vall_e.eval", description=DESCRIPTION)
     what = p.add_argument_group("what to evaluate (one of --model / --codec / --originals)")
     what.add_argument("--model", help="checkpoint directory (AR+NAR or LLM-TTS)")
     what.add_argument("--codec", help="codec name (e.g. encodec, snac): score encode -> decode alone")

@@ -9,12 +9,13 @@ import tempfile
 from pathlib import Path
 
 from vall_e.errors import ConfigError
+from vall_e.cli.common import OneLineParser
 
 DEFAULT_DTYPE = {"safetensors": "bfloat16", "gguf": "float16"}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m vall_e.export", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="python -m vall_e.export", description=__doc__.splitlines()[0])
     p.add_argument("--model", required=True,
                    help="checkpoint directory (a quantized one exports its dequantized weights)")
     p.add_argument("--out", required=True,

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from vall_e.cli.common import OneLineParser
+
 EPILOG = """\
 methods (the recipe's method:):
   lora    peft LoRA adapter -> <output_dir>/adapter     use: python -m vall_e ... --lora DIR
@@ -17,7 +19,7 @@ methods (the recipe's method:):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m vall_e.finetune", epilog=EPILOG,
+    p = OneLineParser(prog="python -m vall_e.finetune", epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 description="Fine-tune a vall_e checkpoint to one speaker.")
     p.add_argument("--yaml", required=True, help="fine-tune recipe (see recipes/finetune/)")

@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from vall_e.errors import ConfigError, VallEError
+from vall_e.cli.common import OneLineParser
 
 _PREPARE_EPILOG = """\
 input layouts (detected automatically):
@@ -22,7 +23,7 @@ Rerunning with the same --output skips files already prepared, and files listed 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m vall_e.data",
         description="Prepare training data: audio + transcripts -> phonemes + codec codes.",
     )

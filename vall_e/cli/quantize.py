@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 
 from vall_e.quantize.convert import QuantSpec
+from vall_e.cli.common import OneLineParser
 
 DEFAULT_GROUP = {8: 0, 4: 32}  # int8: one scale per row (the fast kernel); int4: 32 per group
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m vall_e.quantize", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="python -m vall_e.quantize", description=__doc__.splitlines()[0])
     p.add_argument("--model", required=True, help="float checkpoint directory (AR+NAR or LLM-TTS)")
     p.add_argument("--out", required=True, help="directory to write the quantized checkpoint to")
     p.add_argument("--bits", type=int, choices=[8, 4], default=8, help="weight bits (default 8)")

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from vall_e.cli.common import interrupts_raise
+from vall_e.cli.common import OneLineParser, interrupts_raise
 from vall_e.cli.sampling_flags import add_sampling_flags, sampling_params_from_args
 from vall_e.cli.threads import add_threads_flag, set_threads
 from vall_e.errors import AudioError, ConfigError, TextError, VallEError
@@ -20,7 +20,7 @@ DESCRIPTION = "Synthesize TEXT in the voice of REFERENCE (a wav) into OUT, or tr
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m vall_e", description=DESCRIPTION)
+    p = OneLineParser(prog="python -m vall_e", description=DESCRIPTION)
     p.add_argument("text", help="text to speak (for --task stt: ignored, pass '')")
     p.add_argument("reference", help="reference recording whose voice is cloned (any format "
                    "soundfile reads), or a voice name of the model (e.g. tara for Orpheus)")

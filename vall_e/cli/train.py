@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import argparse
 
+from vall_e.cli.common import OneLineParser
+
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m vall_e.train", description="Train a vall_e model.")
+    p = OneLineParser(prog="python -m vall_e.train", description="Train a vall_e model.")
     p.add_argument("--yaml", required=True, help="experiment YAML (see configs/)")
     p.add_argument("--data", help="prepared shards directory (overrides data.path)")
     p.add_argument("--output-dir", help="run directory (overrides train.output_dir)")
