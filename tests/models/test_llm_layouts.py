@@ -70,7 +70,7 @@ def test_frame_assembler_matches_batch_decoding(orpheus):
 
 
 def test_orpheus_prompt_layout(orpheus):
-    ids = orpheus.prompt_ids("hi <laugh>", "en-us", voice="tara")
+    ids = orpheus.prompt_ids(["hi <laugh>"], voice="tara")
     text_ids = byte_level_tokenizer()("tara: hi <laugh>")["input_ids"]
     assert ids == [128259, *text_ids, 128009, 128260, 128261, 128257]
 
@@ -78,8 +78,8 @@ def test_orpheus_prompt_layout(orpheus):
 def test_orpheus_cloning_needs_the_transcript(orpheus):
     codes = as_sublevels(*snac_levels(2))
     with pytest.raises(TextError, match="transcript"):
-        orpheus.prompt_ids("hi", "en-us", reference_codes=codes)
-    ids = orpheus.prompt_ids("hi", "en-us", reference_codes=codes, reference_text="hello")
+        orpheus.prompt_ids(["hi"], reference_codes=codes)
+    ids = orpheus.prompt_ids(["hi"], reference_codes=codes, reference_units=["hello"])
     speech = orpheus.codes_to_tokens(codes).tolist()
     start = ids.index(128257) + 1
     assert ids[start:start + len(speech)] == speech
@@ -112,7 +112,7 @@ def test_flat_round_trip_and_ranges(flat):
 
 def test_flat_training_sequence_structure(flat):
     prompt, codes = torch.randint(0, 16, (3, 2)), torch.randint(0, 16, (3, 4))
-    ids, prefix = flat.training_ids("hai", ["h", "a", "i"], "spk", prompt, codes)
+    ids, prefix = flat.training_ids(["h", "a", "i"], "spk", prompt, codes)
     assert ids[:2] == [flat.BOS, flat.PROMPT_START]
     assert ids[prefix - 1] == flat.SPEECH_START and ids[-1] == flat.SPEECH_END
     assert ids[prefix:-1] == flat.codes_to_tokens(codes).tolist()
@@ -132,6 +132,6 @@ def test_step_mask_allows_only_the_next_slot(flat):
 
 def test_flat_needs_a_reference_and_no_voice(flat):
     with pytest.raises(TextError):
-        flat.prompt_ids("hi", "en-us")
+        flat.prompt_ids(["h", "i"])
     with pytest.raises(TextError):
-        flat.prompt_ids("hi", "en-us", voice="tara")
+        flat.prompt_ids(["h", "i"], voice="tara")

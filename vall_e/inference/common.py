@@ -1,7 +1,6 @@
 """What both inference engines share: device choice, prompt settings, results, speaker creation."""
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -9,10 +8,10 @@ import torch
 
 from vall_e.audio import load_audio
 from vall_e.codecs import AudioCodec
-from vall_e.errors import AudioError, TextError
+from vall_e.errors import AudioError
 from vall_e.inference.speaker import SpeakerProfile
 from vall_e.text import normalize_text, phonemize
-from vall_e.text.script import describe_removed, speakable
+from vall_e.text.front_end import prepare_text
 
 
 def resolve_device(device: str) -> torch.device:
@@ -63,23 +62,8 @@ class SynthesisResult:
     dropped_tokens: int = 0  # LLM-TTS: generated ids that did not fit the layout's frames
 
 
-def check_text(text: str, settings: PromptSettings) -> str:
-    """Normalized ``text``, refused when empty, with nothing the language can speak, or longer
-    than one utterance may be; characters of another script or emoji are dropped with a
-    warning (``vall_e.text.script``)."""
-    if not isinstance(text, str):
-        raise TextError(f"text must be a string, got {type(text).__name__}")
-    text = normalize_text(text)
-    if not text:
-        raise TextError("text is empty: give something to say")
-    text, removed = speakable(text, settings.language)
-    if removed:  # espeak would read them as "Chinese letter", "grinning face"
-        warnings.warn(describe_removed(removed, settings.language), stacklevel=2)
-    if len(text) > settings.max_text_chars:
-        raise TextError(f"text is {len(text)} characters; one utterance takes at most "
-                        f"{settings.max_text_chars} (split it into sentences, or use CHUNKED "
-                        "generation)")
-    return text
+# the engines' text check is the text front end's (``vall_e.text.front_end``); kept by this name
+check_text = prepare_text
 
 
 MAX_TRANSCRIBED_REFERENCE_SECONDS = 30.0

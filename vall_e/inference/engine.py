@@ -28,7 +28,6 @@ from vall_e.inference.common import (
     PromptSettings,
     SynthesisResult,
     cap_steps,
-    check_text,
     checkpoint_codec_path,
     resolve_device,
     speaker_from_recording,
@@ -36,7 +35,8 @@ from vall_e.inference.common import (
 from vall_e.inference.speaker import SpeakerProfile
 from vall_e.models.checkpoint import LoadedCheckpoint, load_checkpoint
 from vall_e.sampling import SamplingParams, TokenSampler, make_generator
-from vall_e.text import phonemes_to_string, phonemize, split_sentences
+from vall_e.text import phonemes_to_string, split_sentences
+from vall_e.text.front_end import phoneme_ids
 from vall_e.voices import find_voice, shipped_voices
 
 __all__ = ["ARNAREngine", "PromptSettings", "SynthesisResult", "resolve_device"]
@@ -105,8 +105,7 @@ class ARNAREngine:
 
     # ----- inputs -----------------------------------------------------------------------
     def text_ids(self, text: str, settings: PromptSettings) -> torch.Tensor:
-        text = check_text(text, settings)
-        ids = self.tokenizer.encode(phonemize(text, settings.language), add_bos_eos=True)
+        ids = phoneme_ids(text, settings, self.tokenizer)  # the text front end
         return torch.tensor(ids, dtype=torch.long, device=self.device)
 
     def create_speaker(self, reference: str | Path, transcript: str | None = None,

@@ -25,7 +25,6 @@ from vall_e.errors import ConfigError, GenerationError, SamplingError, TextError
 from vall_e.inference.common import (
     PromptSettings,
     SynthesisResult,
-    check_text,
     checkpoint_codec_path,
     resolve_device,
     speaker_from_recording,
@@ -37,6 +36,7 @@ from vall_e.checkpoint_format import Checkpoint
 from vall_e.models.llm_checkpoint import load_llm_checkpoint
 from vall_e.models.llm_layouts import FrameAssembler
 from vall_e.sampling import SamplingParams, TokenSampler, make_generator
+from vall_e.text.front_end import prepare_text, text_units
 
 _AR_NAR_ONLY = ("layer_skip", "refine_on_stop", "input_prompt_prefix")
 
@@ -108,18 +108,23 @@ class LLMEngine:
 
     def prompt_ids(self, text: str, speaker: SpeakerProfile | None,
                    settings: PromptSettings) -> list[int]:
-        text = check_text(text, settings)
+        """The LM's prompt ids: the text front end turns ``text`` into the units the layout
+        was trained on; the layout lays them out with the speaker's name or reference."""
+        layout = self.layout
+        units = text_units(prepare_text(text, settings), settings.language, layout.text_units)
         if speaker is None:
-            return self.layout.prompt_ids(text, settings.language)
+            return layout.prompt_ids(units)
         if speaker.voice is not None:
             self.named_speaker(speaker.voice)  # validates the name
-            return self.layout.prompt_ids(text, settings.language, voice=speaker.voice)
+            return layout.prompt_ids(units, voice=speaker.voice)
         speaker.require_codec(self.codec.info, str(self.checkpoint.path))
         codes = speaker.codes
         if speaker.transcript is None:  # an acoustic prompt: at most input_prompt_length
             codes = codes[:, :self.codec.seconds_to_frames(settings.input_prompt_length)]
-        return self.layout.prompt_ids(text, settings.language, reference_codes=codes,
-                                      reference_text=speaker.transcript)
+        reference = None  # the transcript as it was given (not normalized), where it is read
+        if layout.reads_reference_transcript and speaker.transcript:
+            reference = text_units(speaker.transcript, settings.language, layout.text_units)
+        return layout.prompt_ids(units, reference_codes=codes, reference_units=reference)
 
     def budgets(self, prompts: list[list[int]], settings: PromptSettings,
                 max_length: int | None) -> list[int]:

@@ -21,6 +21,11 @@ characters, for models trained here from scratch:
     SPEECH_START, <speech>, SPEECH_END
 The reference audio is another recording of the same speaker (no transcript needed), as in
 VALL-E's training; at inference it is the speaker profile's codes.
+
+A layout reads no raw text: the text front end (``vall_e.text.front_end``) normalizes and
+phonemizes before any model code, and hands the layout *units* of its ``text_units`` kind
+(phonemes, characters, or the text as one unit for Orpheus's subword tokenizer); the layout
+maps them to ids with its own vocabulary.
 """
 from __future__ import annotations
 
@@ -33,7 +38,6 @@ import torch
 
 from vall_e.codecs.base import CodecInfo
 from vall_e.errors import CheckpointError, CodecMismatchError, TextError
-from vall_e.text import normalize_text, phonemize
 from vall_e.text.tokenizer import PhonemeTokenizer
 
 
@@ -49,6 +53,8 @@ class InterleavedLayout(abc.ABC):
     name: str
     pad_id: int
     stop_id: int  # the end-of-speech id: the sampler's STOP (length penalty acts on it)
+    text_units: str  # the units the front end hands it: "phonemes", "characters" or "text"
+    reads_reference_transcript = False  # whether prompt_ids uses a reference's transcript
 
     def __init__(self, audio_offset: int, codebook_size: int, slot_levels: Sequence[int]):
         self.audio_offset = audio_offset
@@ -115,18 +121,20 @@ class InterleavedLayout(abc.ABC):
 
     # ----- sequences ----------------------------------------------------------------------
     @abc.abstractmethod
-    def prompt_ids(self, text: str, language: str, voice: str | None = None,
+    def prompt_ids(self, units: list[str], voice: str | None = None,
                    reference_codes: torch.Tensor | None = None,
-                   reference_text: str | None = None) -> list[int]:
-        """The ids fed before the first speech token is generated."""
+                   reference_units: list[str] | None = None) -> list[int]:
+        """The ids fed before the first speech token is generated. ``units``: the text's units
+        (``text_units``) from the front end; ``reference_units``: the reference transcript's,
+        given only where ``reads_reference_transcript``."""
 
     @abc.abstractmethod
-    def training_ids(self, text: str, units: list[str], speaker: str,
+    def training_ids(self, units: list[str], speaker: str,
                      prompt_codes: torch.Tensor, codes: torch.Tensor) -> tuple[list[int], int]:
         """(ids of one training sequence, how many leading ids are the prompt) for one utterance.
 
-        ``units`` are the utterance's phonemes (flat layout with phonemes); ``prompt_codes`` are
-        codes of another recording of ``speaker`` (flat layout)."""
+        ``units`` are the utterance's units (``vall_e.text.front_end.training_units``);
+        ``prompt_codes`` are codes of another recording of ``speaker`` (flat layout)."""
 
     @abc.abstractmethod
     def to_dict(self) -> dict:
@@ -198,6 +206,8 @@ class OrpheusLayout(InterleavedLayout):
     END_OF_TEXT = 128009
     pad_id = PAD
     stop_id = END_OF_SPEECH
+    text_units = "text"  # its Hugging Face tokenizer reads the string
+    reads_reference_transcript = True  # a clone repeats the reference's turn: transcript + speech
 
     def __init__(self, tokenizer):
         """``tokenizer``: the checkpoint's Hugging Face tokenizer for the text part."""
@@ -213,25 +223,26 @@ class OrpheusLayout(InterleavedLayout):
         # Orpheus closes speech with EOS then end-of-AI; a model may also emit end-of-text
         return (self.END_OF_SPEECH, self.END_OF_AI, self.END_OF_TEXT)
 
-    def _turn(self, text: str, voice: str | None) -> list[int]:
+    def _turn(self, units: list[str], voice: str | None) -> list[int]:
+        text = "".join(units)
         content = f"{voice}: {text}" if voice else text
         ids = self.tokenizer(content)["input_ids"]
         return [self.START_OF_HUMAN, *ids, self.END_OF_TEXT, self.END_OF_HUMAN,
                 self.START_OF_AI, self.START_OF_SPEECH]
 
-    def prompt_ids(self, text, language, voice=None, reference_codes=None, reference_text=None):
+    def prompt_ids(self, units, voice=None, reference_codes=None, reference_units=None):
         prior = []
         if reference_codes is not None:
             # Orpheus clones a voice from an earlier turn: its transcript, then its speech
-            if not reference_text:
+            if not reference_units or not "".join(reference_units):
                 raise TextError("the orpheus layout clones a reference only with its transcript: "
                                 "create the speaker with transcript=... (or use a voice name)")
-            prior = [*self._turn(reference_text, None), *self.codes_to_tokens(reference_codes).tolist(),
+            prior = [*self._turn(reference_units, None), *self.codes_to_tokens(reference_codes).tolist(),
                      self.END_OF_SPEECH, self.END_OF_AI]
-        return prior + self._turn(text, voice)
+        return prior + self._turn(units, voice)
 
-    def training_ids(self, text, units, speaker, prompt_codes, codes):
-        prefix = self._turn(text, speaker)
+    def training_ids(self, units, speaker, prompt_codes, codes):
+        prefix = self._turn(units, speaker)
         ids = prefix + self.codes_to_tokens(codes).tolist() + [self.END_OF_SPEECH, self.END_OF_AI]
         return ids, len(prefix)
 
@@ -266,12 +277,6 @@ class FlatLayout(InterleavedLayout):
     def vocab_size(self) -> int:
         return self.audio_end
 
-    def units(self, text: str, language: str) -> list[str]:
-        """Text -> the units this layout was trained on (IPA phonemes or characters)."""
-        if self.text_units == "characters":
-            return list(normalize_text(text))
-        return phonemize(normalize_text(text), language)
-
     def _text(self, units: list[str]) -> list[int]:
         return [self.N_SPECIAL + i for i in self.text_vocab.encode(units, add_bos_eos=False)]
 
@@ -280,17 +285,15 @@ class FlatLayout(InterleavedLayout):
         return [self.BOS, self.PROMPT_START, *prompt, self.PROMPT_END, self.TEXT_START,
                 *self._text(units), self.TEXT_END, self.SPEECH_START]
 
-    def prompt_ids(self, text, language, voice=None, reference_codes=None, reference_text=None):
+    def prompt_ids(self, units, voice=None, reference_codes=None, reference_units=None):
         if voice is not None:
             raise TextError("flat-layout models are not trained with voice names; create a "
                             "speaker from a reference recording instead")
         if reference_codes is None:
             raise TextError("a flat-layout model needs a speaker made from a reference recording")
-        return self._sequence(self.units(text, language), reference_codes)
+        return self._sequence(units, reference_codes)
 
-    def training_ids(self, text, units, speaker, prompt_codes, codes):
-        if self.text_units == "characters":
-            units = list(normalize_text(text))
+    def training_ids(self, units, speaker, prompt_codes, codes):
         prefix = self._sequence(units, prompt_codes)
         return prefix + self.codes_to_tokens(codes).tolist() + [self.SPEECH_END], len(prefix)
 

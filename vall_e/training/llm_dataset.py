@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from vall_e.data.shards import Utterance
+from vall_e.text.front_end import training_units
 from vall_e.training.dataset import TTSDataset
 
 
@@ -39,8 +40,8 @@ class LLMTTSDataset(TTSDataset):
         utt = self.utterances[index]
         prompt = self.prompt_codes(index, self._rng(index))
         codes = torch.from_numpy(np.asarray(utt.codes, dtype=np.int64))
-        ids, prefix = self.layout.training_ids(utt.text, list(utt.phonemes), utt.speaker,
-                                               prompt, codes)
+        units = training_units(utt.text, utt.phonemes, self.layout.text_units)
+        ids, prefix = self.layout.training_ids(units, utt.speaker, prompt, codes)
         return SequenceExample(torch.tensor(ids, dtype=torch.long), prefix)
 
 

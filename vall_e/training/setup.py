@@ -17,7 +17,7 @@ from vall_e.codecs.base import CodecInfo
 from vall_e.config import Config
 from vall_e.data.shards import Utterance
 from vall_e.errors import CodecMismatchError, ConfigError
-from vall_e.text import normalize_text
+from vall_e.text.front_end import training_units
 from vall_e.text.tokenizer import PhonemeTokenizer
 from vall_e.training.dataset import TTSDataset, collate, split_train_val
 
@@ -139,10 +139,7 @@ def _llm_model(config: Config, output_dir: Path, utterances, codec_info, resume)
         loaded = load_llm_checkpoint(m.base_model)
         loaded.model.layout.save(output_dir)
         return loaded.model
-    if m.text_units == "characters":
-        units = (list(normalize_text(u.text)) for u in utterances)
-    else:
-        units = (u.phonemes for u in utterances)
+    units = (training_units(u.text, u.phonemes, m.text_units) for u in utterances)
     layout = FlatLayout(_vocab(output_dir, units, resume), m.text_units, codec_info.n_levels,
                         codec_info.codebook_size)
     lm = build_llama(m, layout.vocab_size, layout.PAD, layout.BOS, layout.SPEECH_END)
