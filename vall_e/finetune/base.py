@@ -17,6 +17,7 @@ from torch import nn
 from vall_e.checkpoint import Checkpoint, load_checkpoint
 from vall_e.checkpoint_format import FAMILY_NAMES as _FAMILY_NAMES
 from vall_e.errors import CheckpointError
+from vall_e.finetune.family import FinetuneFamily, finetune_family
 
 _WEIGHT_PATTERNS = ("*.safetensors", "*.bin")
 _NOT_BASE_WEIGHTS = {"adapter_model.safetensors"}
@@ -29,11 +30,14 @@ class BaseModel(Checkpoint):
     fingerprint: str = ""
 
     @property
+    def ops(self) -> FinetuneFamily:
+        """What fine-tuning needs to know about this base's family (``finetune.family``)."""
+        return finetune_family(self.family)
+
+    @property
     def width(self) -> int:
         """Size of the embedding space (what a speaker offset adds to)."""
-        if self.family == "ar_nar":
-            return self.model.config.d_model
-        return self.model.lm.get_input_embeddings().embedding_dim
+        return self.ops.width(self.model)
 
 
 def weight_files(directory: str | Path) -> list[Path]:

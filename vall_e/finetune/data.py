@@ -19,7 +19,8 @@ from vall_e.config import Config
 from vall_e.data.shards import Utterance, load_prepared
 from vall_e.errors import ConfigError, DataError
 from vall_e.finetune.base import BaseModel, model_device
-from vall_e.training.dataset import TTSDataset, collate, split_train_val
+from vall_e.finetune.family import finetune_family
+from vall_e.training.dataset import split_train_val
 
 
 def speaker_utterances(config: Config, speaker_data: str | Path, base: BaseModel,
@@ -50,30 +51,13 @@ def datasets(base: BaseModel, config: Config,
     """(training set, held-out set, collate function) for ``base``'s family."""
     train_utts, val_utts = split_train_val(utterances, config.data.val_fraction)
     prompt_frames = max(1, round(config.data.prompt_seconds * base.codec_info.frame_rate))
-    seed = config.train.seed
-    if base.family == "ar_nar":
-        return (TTSDataset(train_utts, base.tokenizer, prompt_frames, seed=seed),
-                TTSDataset(val_utts, base.tokenizer, prompt_frames, seed=1, deterministic=True),
-                collate)
-    from vall_e.training.llm_dataset import LLMTTSDataset, SequenceCollator
-    from vall_e.training.setup import fitting
-
-    layout = base.model.layout
-    limit = config.model.max_positions
-    return (LLMTTSDataset(fitting(train_utts, layout, prompt_frames, limit), layout, prompt_frames,
-                          seed=seed),
-            LLMTTSDataset(fitting(val_utts, layout, prompt_frames, limit), layout, prompt_frames,
-                          seed=1, deterministic=True),
-            SequenceCollator(layout.pad_id))
+    return base.ops.datasets(base, config, train_utts, val_utts, prompt_frames)
 
 
 def batch_tokens(family: str, batch: dict) -> int:
     """Positions one batch feeds the network: AR+NAR, phonemes + prompt frames + target
     frames of each example; LLM-TTS, the non-padding ids."""
-    if family == "ar_nar":
-        return sum(int(t.numel() + p.shape[-1] + c.shape[-1])
-                   for t, p, c in zip(batch["text"], batch["prompt"], batch["codes"]))
-    return int(batch["attention_mask"].sum())
+    return finetune_family(family).batch_tokens(batch)
 
 
 def _to(batch: dict, device: torch.device) -> dict:
@@ -92,25 +76,14 @@ def heldout_loss(model: torch.nn.Module, family: str, loader) -> float:
     """Mean training loss of ``model`` over ``loader`` (per example), in eval mode."""
     if len(loader.dataset) == 0:
         raise ConfigError("no held-out clips to measure the fine-tune on; raise data.val_fraction")
+    ops = finetune_family(family)
     was_training = model.training
     model.eval()
     total, count = 0.0, 0
     try:
         for batch in loader:
             batch = _to(batch, model_device(model))
-            if family == "ar_nar":
-                size = len(batch["text"])
-                durations = batch.get("durations")
-                loss, _ = model.ar_loss(batch["text"], batch["prompt"], batch["codes"],
-                                        durations=durations)
-                if model.n_levels > 1:  # the validation levels of ARNARLightning
-                    levels = [1 + i % (model.n_levels - 1) for i in range(size)]
-                    loss = loss + model.nar_loss(batch["text"], batch["prompt"], batch["codes"],
-                                                 levels, durations=durations)[0]
-            else:
-                size = batch["input_ids"].shape[0]
-                loss, _ = model.loss(batch["input_ids"], batch["attention_mask"],
-                                     batch["speech_mask"])
+            loss, size = ops.batch_loss(model, batch)
             total += float(loss) * size
             count += size
     finally:

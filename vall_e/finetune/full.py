@@ -16,23 +16,9 @@ from vall_e.finetune.base import BaseModel
 from vall_e.finetune.config import FullSettings
 
 
-def _blocks(base: BaseModel) -> nn.ModuleList:
-    if base.family == "ar_nar":
-        return base.model.blocks
-    return base.model.lm.get_decoder().layers
-
-
-def _embeddings(base: BaseModel) -> list[nn.Module]:
-    if base.family == "ar_nar":
-        m = base.model
-        return [m.text_embedding, m.code_embeddings, m.special_embedding]
-    # LLM-TTS embeddings are tied to the output layer: freezing one freezes both
-    return [base.model.lm.get_input_embeddings()]
-
-
 def prepare_full(base: BaseModel, settings: FullSettings) -> nn.Module:
     """Mark what trains; returns the model (all of it trainable but the frozen parts)."""
-    blocks = _blocks(base)
+    blocks = base.ops.blocks(base.model)
     if settings.freeze_layers > len(blocks):
         raise ConfigError(f"full.freeze_layers is {settings.freeze_layers} but the base has "
                           f"{len(blocks)} layers; freeze at most {len(blocks)}")
@@ -40,7 +26,7 @@ def prepare_full(base: BaseModel, settings: FullSettings) -> nn.Module:
         param.requires_grad_(True)
     frozen = list(blocks[: settings.freeze_layers])
     if settings.freeze_embeddings:
-        frozen += _embeddings(base)
+        frozen += base.ops.embeddings(base.model)
     for module in frozen:
         for param in module.parameters():
             param.requires_grad_(False)

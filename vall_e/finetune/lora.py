@@ -22,6 +22,7 @@ from torch import nn
 from vall_e.errors import CheckpointError, ConfigError
 from vall_e.finetune.base import BaseModel, base_record, require_same_base
 from vall_e.finetune.config import DEFAULT_TARGETS, LoraSettings
+from vall_e.finetune.family import finetune_family
 from vall_e.atomic import read_json, staged_directory
 
 ADAPTER_META = "vall_e_adapter.json"
@@ -34,16 +35,7 @@ def peft_config(settings: LoraSettings, base: BaseModel):
     """The ``peft.LoraConfig`` for ``settings`` on ``base``'s family."""
     from peft import LoraConfig
 
-    extra = {}
-    if settings.train_embeddings and base.family == "ar_nar":
-        levels = range(base.model.n_levels)
-        extra["modules_to_save"] = ([f"code_embeddings.{k}" for k in levels]
-                                    + [f"heads.{k}" for k in levels])
-    elif settings.train_embeddings:
-        layout, lm = base.model.layout, base.model.lm
-        extra["trainable_token_indices"] = {
-            _module_name(lm, lm.get_input_embeddings()):
-                list(range(layout.audio_offset, layout.audio_end))}
+    extra = base.ops.embedding_lora(base.model) if settings.train_embeddings else {}
     targets = settings.target_modules or DEFAULT_TARGETS[base.family]
     return LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
                       target_modules=targets, bias="none", **extra)
@@ -55,7 +47,7 @@ def add_lora(base: BaseModel, settings: LoraSettings) -> nn.Module:
     from peft import get_peft_model
 
     config = peft_config(settings, base)
-    target = base.model if base.family == "ar_nar" else base.model.lm
+    target = base.ops.peft_target(base.model)
     try:
         wrapped = get_peft_model(target, config)
     except ValueError as exc:
@@ -64,15 +56,12 @@ def add_lora(base: BaseModel, settings: LoraSettings) -> nn.Module:
         raise ConfigError(f"lora.target_modules {settings.target_modules!r} matches no layer of "
                           f"the {base.family} model; its linear layers are named "
                           f"{_linear_names(target)}") from None
-    if base.family == "ar_nar":
-        return wrapped
-    base.model.lm = wrapped
-    return base.model
+    return base.ops.with_peft(base.model, wrapped)
 
 
 def peft_module(trained: nn.Module, family: str) -> nn.Module:
     """The ``PeftModel`` inside what ``add_lora`` returned."""
-    return trained if family == "ar_nar" else trained.lm
+    return finetune_family(family).peft_module(trained)
 
 
 def save_adapter(directory: str | Path, trained: nn.Module, base: BaseModel, record: dict) -> Path:
@@ -118,7 +107,8 @@ def apply_lora(model: nn.Module, family: str, base_dir: str | Path,
     # (``load_base``): merge into those. The result stays float, since quantizing it again
     # would round away a low-rank update smaller than one int8 step of its row.
     dequantize_model(model)
-    target = model if family == "ar_nar" else model.lm
+    ops = finetune_family(family)
+    target = ops.peft_target(model)
     if not (Path(adapter_dir) / ADAPTER_WEIGHTS).is_file():
         # peft would fall back to a pickled adapter_model.bin, which can run code when loaded
         raise CheckpointError(f"LoRA adapter {adapter_dir} has no {ADAPTER_WEIGHTS}; vall_e "
@@ -128,14 +118,7 @@ def apply_lora(model: nn.Module, family: str, base_dir: str | Path,
     except (ValueError, KeyError, RuntimeError, OSError) as exc:
         reason = " ".join(str(exc).split())[:200]
         raise CheckpointError(f"LoRA adapter {adapter_dir} does not load: {reason}") from None
-    if family == "ar_nar":
-        return merged.eval(), meta
-    model.lm = merged
-    return model.eval(), meta
-
-
-def _module_name(root: nn.Module, module: nn.Module) -> str:
-    return next(name for name, m in root.named_modules() if m is module).rsplit(".", 1)[-1]
+    return ops.with_peft(model, merged).eval(), meta
 
 
 def _linear_names(model: nn.Module) -> list[str]:

@@ -155,8 +155,7 @@ def finetune(config: FinetuneConfig, resume: bool = False, progress: bool = True
     _check_same_base(output_dir, base, resume)
     (output_dir / "finetune.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
     speaker, utterances = speaker_utterances(experiment, config.speaker_data, base, progress)
-    if base.family == "llm" and base.model.layout.name == "orpheus":
-        base.voices = sorted(set(base.voices) | {speaker})  # trained as "{speaker}: {text}"
+    base.voices = base.ops.trained_voices(base.voices, base.model, speaker)
     train_set, val_set, collate = datasets(base, experiment, utterances)
     train_loader, val_loader = make_loaders(experiment, train_set, val_set, collate)
     base_loss = heldout_loss(base.model, base.family, val_loader)
@@ -164,7 +163,7 @@ def finetune(config: FinetuneConfig, resume: bool = False, progress: bool = True
     trained = attach()
     if config.train.gradient_checkpointing and config.backend == "torch":
         trained.set_gradient_checkpointing(True)  # unsloth brings its own
-    module = _lightning_module(base.family, trained, experiment)
+    module = base.ops.lightning_module(trained, experiment)
     module.strict_loading = False  # the resume file lacks the frozen weights (see above)
     meter = Throughput(base.family)
     own = [resume_checkpoint(output_dir, config.train.checkpoint_every_n_steps), meter,
@@ -203,16 +202,6 @@ def _check_same_base(output_dir: Path, base: BaseModel, resume: bool) -> None:
                               "with the same base or start a new --output-dir")
     output_dir.mkdir(parents=True, exist_ok=True)
     stamp.write_text(json.dumps({"path": str(base.path), "fingerprint": base.fingerprint}))
-
-
-def _lightning_module(family: str, model, config: Config) -> L.LightningModule:
-    if family == "ar_nar":
-        from vall_e.training.module import ARNARLightning
-
-        return ARNARLightning(model, config)
-    from vall_e.training.llm_module import LLMTTSLightning
-
-    return LLMTTSLightning(model, config)
 
 
 def _artifact_path(config: FinetuneConfig, output_dir: Path, speaker: str) -> Path:

@@ -63,7 +63,7 @@ def load_with_unsloth(config: FinetuneConfig) -> tuple[BaseModel, torch.nn.Modul
         return model
 
     base = load_base(config.base, lm_loader=lm_loader)
-    if base.family != "llm":
+    if not base.ops.unsloth:
         raise ConfigError(f"backend unsloth fine-tunes LLM-TTS models; {config.base} is "
                           f"'{base.family}': use backend: torch")
     lora = config.lora

@@ -55,6 +55,7 @@ class InterleavedLayout(abc.ABC):
     stop_id: int  # the end-of-speech id: the sampler's STOP (length penalty acts on it)
     text_units: str  # the units the front end hands it: "phonemes", "characters" or "text"
     reads_reference_transcript = False  # whether prompt_ids uses a reference's transcript
+    names_voices = False  # whether it is trained and prompted with voice names ("tara: ...")
 
     def __init__(self, audio_offset: int, codebook_size: int, slot_levels: Sequence[int]):
         self.audio_offset = audio_offset
@@ -208,6 +209,7 @@ class OrpheusLayout(InterleavedLayout):
     stop_id = END_OF_SPEECH
     text_units = "text"  # its Hugging Face tokenizer reads the string
     reads_reference_transcript = True  # a clone repeats the reference's turn: transcript + speech
+    names_voices = True  # "{voice}: {text}"
 
     def __init__(self, tokenizer):
         """``tokenizer``: the checkpoint's Hugging Face tokenizer for the text part."""
