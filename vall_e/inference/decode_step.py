@@ -12,6 +12,7 @@ from torch.nn.utils.rnn import pad_sequence
 
 from vall_e.models.layers import KVCache
 from vall_e.sampling import TokenSampler
+from vall_e.sampling.processors import is_confident
 
 
 @dataclass
@@ -53,7 +54,10 @@ def cached_step(model, x, positions, cache: KVCache, logits_of, sampler: TokenSa
     valid = torch.ones(x.shape[0], x.shape[1], dtype=torch.bool, device=x.device)
     p = sampler.params
     if p.layer_skip:
-        return model.step_with_layer_skip(
-            x, positions, valid, cache, logits_of, p.layer_skip_exit_layer,
-            p.layer_skip_entropy_threshold, p.layer_skip_varentropy_threshold)
+        def may_exit(hidden: torch.Tensor) -> bool:  # every row confident under both thresholds
+            return bool(is_confident(logits_of(hidden), p.layer_skip_entropy_threshold,
+                                     p.layer_skip_varentropy_threshold).all())
+
+        return model.step_with_layer_skip(x, positions, valid, cache, may_exit,
+                                          p.layer_skip_exit_layer)
     return model.hidden_states(x, positions, valid, causal=True, cache=cache), len(model.blocks)

@@ -36,7 +36,6 @@ from vall_e.models.layers import (
     RotaryEmbedding,
     attention_mask,
 )
-from vall_e.sampling.processors import is_confident
 
 IGNORE = -100
 
@@ -216,16 +215,15 @@ class ARNARModel(nn.Module):
         positions: torch.Tensor,
         valid: torch.Tensor,
         cache: KVCache,
-        logits_of,
+        may_exit,
         exit_layer: int,
-        entropy_threshold: float,
-        varentropy_threshold: float,
     ) -> tuple[torch.Tensor, int]:
         """One cached causal step that may stop early. Returns (normed hidden, layers run).
 
         After each layer up to ``exit_layer`` (0-based; -1 = any but the last) the shared norm
-        and head score the step; when entropy and varentropy are under their thresholds for
-        every row, the remaining layers are skipped. Their KV cache still needs an entry for
+        gives the step's hidden state [B, d] to ``may_exit`` (the decoding loop's rule, e.g.
+        entropy and varentropy of the head's logits under thresholds for every row); when it
+        says True, the remaining layers are skipped. Their KV cache still needs an entry for
         this position, so the exit layer's hidden state is projected into each skipped layer's
         keys and values (state propagation, as in CALM): one small matmul per skipped layer
         instead of its attention and MLP, and later steps see a cache of the right length.
@@ -239,8 +237,7 @@ class ARNARModel(nn.Module):
             x = block(x, rope, mask, cache.layers[index])
             if index <= last_check:
                 hidden = self.norm(x)
-                logits = logits_of(hidden[:, -1])
-                if bool(is_confident(logits, entropy_threshold, varentropy_threshold).all()):
+                if may_exit(hidden[:, -1]):
                     for skipped in range(index + 1, n_layers):
                         self.blocks[skipped].attn.fill_cache(
                             self.blocks[skipped].attn_norm(x), rope, cache.layers[skipped])
