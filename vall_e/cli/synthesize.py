@@ -175,7 +175,10 @@ def _tts(args: argparse.Namespace, engine, params, settings) -> int:
         seconds = result.audio.numel() / result.sample_rate
         total = sum(result.seconds.values())
         pieces = f"{len(result.pieces)} sentences, " if len(result.pieces) > 1 else ""
-        print(f"wrote {args.out}: {seconds:.2f} s of audio, {pieces}{result.ar_steps} AR steps, "
+        # a durations model has no AR loop: its count is the level-0 frames it filled in parallel
+        parallel = getattr(getattr(engine, "model", None), "durations_mode", None) is not None
+        steps = "frames" if parallel else "AR steps"
+        print(f"wrote {args.out}: {seconds:.2f} s of audio, {pieces}{result.ar_steps} {steps}, "
               f"{total:.2f} s wall, RTF {total / max(seconds, 1e-9):.2f}", file=sys.stderr)
         stats = [r.stats for r in result.results if r.stats is not None]
         if params.layer_skip and stats:
