@@ -6,14 +6,7 @@ from vall_e.config import ModelConfig
 from vall_e.errors import ConfigError
 from vall_e.models.ar_nar import ARNARModel
 from vall_e.models.parallel_level0 import mask_share, training_masks
-
-
-def _batch():
-    text = [torch.tensor([2, 5, 6, 3]), torch.tensor([2, 7, 3])]
-    durations = [torch.tensor([1, 2, 3, 1]), torch.tensor([2, 2, 1])]
-    codes = [torch.randint(0, 8, (2, int(d.sum()))) for d in durations]
-    prompts = [torch.randint(0, 8, (2, 3))] * 2
-    return text, prompts, codes, durations
+from tests.models.test_pointer_model import _batch  # the same toy batch with durations
 
 
 def _model() -> ARNARModel:

@@ -9,28 +9,30 @@ one is our own module, the other a Hugging Face causal LM inside a thin wrapper.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from torch import nn
 
 from vall_e.errors import ConfigError
 
 
-class FinetuneFamily:
+class FinetuneFamily(ABC):
     """The family-specific half of a fine-tune (see the module docstring)."""
 
     name: str
     unsloth = False  # whether backend: unsloth can train it
 
+    @abstractmethod
     def width(self, model: nn.Module) -> int:
         """Size of the embedding space (what a speaker offset adds to)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def blocks(self, model: nn.Module) -> nn.ModuleList:
         """The transformer blocks, first to last (what ``full.freeze_layers`` counts)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def embeddings(self, model: nn.Module) -> list[nn.Module]:
         """The input embeddings ``full.freeze_embeddings`` freezes."""
-        raise NotImplementedError
 
     def peft_target(self, model: nn.Module) -> nn.Module:
         """The module peft wraps (and an adapter is loaded onto)."""
@@ -44,28 +46,29 @@ class FinetuneFamily:
         """The ``PeftModel`` inside what ``with_peft`` returned."""
         return trained
 
+    @abstractmethod
     def embedding_lora(self, model: nn.Module) -> dict:
         """``LoraConfig`` arguments that train the audio embeddings (``lora.train_embeddings``)."""
-        raise NotImplementedError
 
     def trained_voices(self, voices: list, model: nn.Module, speaker: str) -> list:
         """The voice names the fine-tuned model answers to."""
         return voices
 
+    @abstractmethod
     def datasets(self, base, config, train_utts, val_utts, prompt_frames: int):
         """(training set, held-out set, collate function)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def batch_tokens(self, batch: dict) -> int:
         """Positions one batch feeds the network."""
-        raise NotImplementedError
 
+    @abstractmethod
     def batch_loss(self, model: nn.Module, batch: dict):
         """(training loss of ``batch``, its number of examples)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def lightning_module(self, model: nn.Module, config):
-        raise NotImplementedError
+        """The LightningModule that fine-tunes ``model`` with ``config``."""
 
 
 class ARNARFinetune(FinetuneFamily):

@@ -13,7 +13,6 @@ import json
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
 from safetensors.torch import save_file
 
 from vall_e.atomic import read_json, staged_directory
@@ -22,7 +21,7 @@ from vall_e.codecs.base import CodecInfo
 from vall_e.config import Config
 from vall_e.errors import CheckpointError, VallEError
 from vall_e.models.ar_nar import ARNARModel
-from vall_e.models.integrity import checksum_metadata, verify_state
+from vall_e.models.integrity import checksum_metadata, read_weights, verify_state
 from vall_e.text.tokenizer import PhonemeTokenizer
 
 CONFIG_FILE, WEIGHTS_FILE, VOCAB_FILE = "config.json", "model.safetensors", "vocab.json"
@@ -90,14 +89,7 @@ def load_ar_nar_checkpoint(directory: str | Path, device: str | torch.device = "
         model = load_quantized_weights(build_model(config, tokenizer, codec_info), directory)
         model.to(device).eval()
         return _record(model, config, tokenizer, codec_info, meta, directory)
-    if not weights.is_file():
-        raise CheckpointError(f"{directory} is incomplete: {WEIGHTS_FILE} is missing")
-    try:
-        with safe_open(str(weights), framework="pt", device="cpu") as handle:
-            metadata = handle.metadata() or {}
-            state = {key: handle.get_tensor(key) for key in handle.keys()}
-    except Exception as exc:  # safetensors raises its own error types for corrupt files
-        raise CheckpointError(f"{weights} is corrupt: {str(exc).splitlines()[0]}") from None
+    state, metadata = read_weights(weights)
     verify_state(state, metadata, weights)  # a flipped bit: one line here, not NaN logits later
     model = build_model(config, tokenizer, codec_info)
     try:

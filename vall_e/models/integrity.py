@@ -16,6 +16,7 @@ import hashlib
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 
 from vall_e.errors import CheckpointError
 
@@ -55,3 +56,16 @@ def verify_state(state: dict[str, torch.Tensor], metadata: dict | None, path: st
         if tensor.is_floating_point() and tensor.numel() and not bool(torch.isfinite(tensor).all()):
             raise CheckpointError(f"{path} is corrupt: tensor {key} holds NaN or infinite values; "
                                   "copy or download it again")
+
+
+def read_weights(weights: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """(tensors, metadata) of a safetensors file, a missing or corrupt one as one
+    ``CheckpointError`` line (what every checkpoint loader reads before ``verify_state``)."""
+    weights = Path(weights)
+    if not weights.is_file():
+        raise CheckpointError(f"{weights.parent} is incomplete: {weights.name} is missing")
+    try:
+        with safe_open(str(weights), framework="pt", device="cpu") as handle:
+            return {key: handle.get_tensor(key) for key in handle.keys()}, handle.metadata() or {}
+    except Exception as exc:  # safetensors raises its own error types for corrupt files
+        raise CheckpointError(f"{weights} is corrupt: {str(exc).splitlines()[0]}") from None

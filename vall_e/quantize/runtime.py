@@ -15,11 +15,10 @@ import json
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
 
 from vall_e.atomic import read_json
 from vall_e.errors import CheckpointError
-from vall_e.models.integrity import verify_state
+from vall_e.models.integrity import read_weights, verify_state
 from vall_e.quantize.convert import MODES, apply_manifest
 
 MANIFEST_FILE = "quantization.json"
@@ -64,14 +63,7 @@ def load_quantized_weights(model: torch.nn.Module, directory: str | Path) -> tor
     except (ValueError, KeyError, TypeError) as exc:
         raise CheckpointError(f"{directory}/{MANIFEST_FILE} does not fit the model its config "
                               f"describes: {exc}") from None
-    if not weights.is_file():
-        raise CheckpointError(f"{directory} is incomplete: {WEIGHTS_FILE} is missing")
-    try:
-        with safe_open(str(weights), framework="pt", device="cpu") as handle:
-            metadata = handle.metadata() or {}
-            state = {key: handle.get_tensor(key) for key in handle.keys()}
-    except Exception as exc:  # safetensors raises its own error types for corrupt files
-        raise CheckpointError(f"{weights} is corrupt: {str(exc).splitlines()[0]}") from None
+    state, metadata = read_weights(weights)
     stored = list(state)  # the checksum covers these, not the aliases added below
     if metadata.get("digest") != manifest["digest"]:
         raise CheckpointError(f"{weights} and {MANIFEST_FILE} come from different quantization "
