@@ -15,12 +15,14 @@ A quantized directory (``quantization.json``) loads the same way (``quantize.run
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from vall_e.checkpoint_format import FAMILY_NAMES, Checkpoint
 from vall_e.errors import CheckpointError
+from vall_e.families import family_of
 
 __all__ = ["FAMILY_NAMES", "Checkpoint", "checkpoint_family", "load_checkpoint", "save_like",
            "weights_module"]
@@ -62,16 +64,8 @@ def load_checkpoint(source: str | Path, device: str | torch.device | None = "cpu
     ``dtype`` casts the model's float weights. ``lm_loader(directory, dtype)`` (LLM-TTS only)
     builds the causal LM instead of transformers (the unsloth backend; ``device=None`` then
     leaves the weights where it put them). A bad directory is one ``CheckpointError`` line."""
-    if checkpoint_family(source, allow_download) == "llm":
-        from vall_e.models.llm_checkpoint import load_llm_checkpoint
-
-        return load_llm_checkpoint(source, device, dtype, allow_download, lm_loader)
-    from vall_e.models.checkpoint import load_ar_nar_checkpoint
-
-    loaded = load_ar_nar_checkpoint(source, "cpu" if device is None else device)
-    if dtype is not None:
-        loaded.model.to(dtype)
-    return loaded
+    family = family_of(checkpoint_family(source, allow_download))
+    return family.load(source, device, dtype, allow_download, lm_loader)
 
 
 def weights_module(checkpoint: Checkpoint) -> torch.nn.Module:
@@ -84,15 +78,6 @@ def save_like(checkpoint: Checkpoint, directory: str | Path, model: torch.nn.Mod
               config=None, step: int | None = None) -> Path:
     """Write ``model`` (default: the checkpoint's own) as a checkpoint of ``checkpoint``'s family,
     with its codec, text front end and voices; ``config`` / ``step`` replace the stored ones."""
-    model = checkpoint.model if model is None else model
-    config = checkpoint.config if config is None else config
-    step = checkpoint.step if step is None else step
-    if checkpoint.family == "llm":
-        from vall_e.models.llm_checkpoint import save_llm_checkpoint
-
-        return save_llm_checkpoint(directory, model, config, checkpoint.codec_info, step,
-                                   checkpoint.voices)
-    from vall_e.models.checkpoint import save_checkpoint
-
-    return save_checkpoint(directory, model, config, checkpoint.tokenizer, checkpoint.codec_info,
-                           step)
+    changes = {name: value for name, value in
+               (("model", model), ("config", config), ("step", step)) if value is not None}
+    return family_of(checkpoint.family).save(replace(checkpoint, **changes), directory)

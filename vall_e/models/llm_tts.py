@@ -2,7 +2,8 @@
 
 The network is any ``AutoModelForCausalLM``; everything TTS-specific lives in the layout
 (``llm_layouts.py``). This module only adds the training loss (audio tokens, optionally the
-text) and a fresh-Llama builder sized by ``ModelConfig``.
+text), a fresh-Llama builder sized by ``ModelConfig`` and the fresh flat-layout model both
+training and the random-checkpoint fixture start from.
 """
 from __future__ import annotations
 
@@ -34,6 +35,16 @@ def build_llama(config: ModelConfig, vocab_size: int, pad_id: int, bos_id: int, 
         eos_token_id=eos_id,
     )
     return LlamaForCausalLM(llama_config)
+
+
+def fresh_flat_model(config: ModelConfig, vocab, codec_info) -> "LLMTTSModel":
+    """A fresh Llama over a flat layout of the text vocabulary ``vocab`` (``config.text_units``)
+    and ``codec_info``'s levels and codebook."""
+    from vall_e.models.llm_layouts import FlatLayout
+
+    layout = FlatLayout(vocab, config.text_units, codec_info.n_levels, codec_info.codebook_size)
+    lm = build_llama(config, layout.vocab_size, layout.PAD, layout.BOS, layout.SPEECH_END)
+    return LLMTTSModel(lm, layout)
 
 
 class LLMTTSModel(nn.Module):

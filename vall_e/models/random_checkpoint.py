@@ -10,8 +10,10 @@ from pathlib import Path
 
 import torch
 
+from vall_e.checkpoint_format import Checkpoint
 from vall_e.codecs.base import CodecInfo
 from vall_e.config import CodecConfig, Config, InferenceConfig, ModelConfig
+from vall_e.families import family_of
 from vall_e.text import phonemize
 from vall_e.text.tokenizer import PhonemeTokenizer
 
@@ -30,11 +32,11 @@ def save_random_checkpoint(family: str, directory: str | Path, codec_dir: str | 
     repeated whatever the context, which says nothing about how decoding changes under
     quantization; at this scale the logits depend on the context, as a trained model's do.
     """
+    entry = family_of(family)
     model_config = ModelConfig(family=family, d_model=d_model, n_layers=n_layers,
                                n_heads=n_heads, ffn_mult=ffn_mult, dropout=0.0,
-                               tasks=["tts", "stt"] if family == "ar_nar" else ["tts"],
-                               layout="flat" if family == "llm" else None, max_positions=4096,
-                               alignment=alignment)
+                               tasks=list(entry.tasks), layout=entry.fresh_layout,
+                               max_positions=4096, alignment=alignment)
     config = Config(model=model_config,
                     codec=CodecConfig(name="encodec", path=str(codec_dir), n_levels=n_levels),
                     inference=InferenceConfig(max_ar_steps=max_ar_steps, input_prompt_length=1.0))
@@ -42,22 +44,13 @@ def save_random_checkpoint(family: str, directory: str | Path, codec_dir: str | 
     info = CodecInfo("encodec", 24000, 75.0, n_levels, 1024)
     vocab = PhonemeTokenizer.from_phoneme_lists([phonemize(t, "en-us") for t in {text, PANGRAM}])
     torch.manual_seed(seed)
-    if family == "ar_nar":
-        from vall_e.models.checkpoint import build_model, save_checkpoint
-
-        model = build_model(config, vocab, info)
-        if fan_in_init:
-            _fan_in(model)
-        return save_checkpoint(directory, model, config, vocab, info)
-    from vall_e.models.llm_checkpoint import save_llm_checkpoint
-    from vall_e.models.llm_layouts import FlatLayout
-    from vall_e.models.llm_tts import LLMTTSModel, build_llama
-
-    layout = FlatLayout(vocab, "phonemes", n_levels, 1024)
-    lm = build_llama(config.model, layout.vocab_size, layout.PAD, layout.BOS, layout.SPEECH_END)
+    model = entry.build(config, vocab, info)
     if fan_in_init:
-        _fan_in(lm)
-    return save_llm_checkpoint(directory, LLMTTSModel(lm, layout), config, info)
+        _fan_in(model)
+    # the vocabulary rides in the record: the AR+NAR writer stores it (an LLM-TTS layout
+    # carries its own and its writer ignores the field)
+    return entry.save(Checkpoint(family, model, config, info, Path(directory), tokenizer=vocab),
+                      directory)
 
 
 @torch.no_grad()

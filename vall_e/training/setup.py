@@ -1,7 +1,8 @@
 """What differs between the families when training: the module, the datasets, the export.
 
-``setup_for(config, ...)`` returns a ``TrainingSetup``; ``train.py`` runs any of them with the
-same Lightning trainer, callbacks and loggers.
+``setup_ar_nar`` / ``setup_llm`` (reached through the family table, ``vall_e.families``:
+``family_of(config.model.family).setup(...)``) return a ``TrainingSetup``; ``train.py`` runs
+either with the same Lightning trainer, callbacks and loggers.
 """
 from __future__ import annotations
 
@@ -43,22 +44,19 @@ def _vocab(output_dir: Path, unit_lists, resume: bool) -> PhonemeTokenizer:
     return tokenizer
 
 
-def setup_for(config: Config, output_dir: Path, utterances: list[Utterance], codec_info: CodecInfo,
-              resume: bool) -> TrainingSetup:
+def _split(config: Config, utterances: list[Utterance], codec_info: CodecInfo):
+    """(training utterances, held-out utterances, prompt frames): the same for both families."""
     train_utts, val_utts = split_train_val(utterances, config.data.val_fraction)
     prompt_frames = max(1, round(config.data.prompt_seconds * codec_info.frame_rate))
-    if config.model.family == "llm":
-        return _setup_llm(config, output_dir, utterances, train_utts, val_utts, codec_info,
-                          prompt_frames, resume)
-    return _setup_ar_nar(config, output_dir, utterances, train_utts, val_utts, codec_info,
-                         prompt_frames, resume)
+    return train_utts, val_utts, prompt_frames
 
 
-def _setup_ar_nar(config, output_dir, utterances, train_utts, val_utts, codec_info,
-                  prompt_frames, resume) -> TrainingSetup:
+def setup_ar_nar(config: Config, output_dir: Path, utterances: list[Utterance],
+                 codec_info: CodecInfo, resume: bool) -> TrainingSetup:
     from vall_e.models.checkpoint import build_model, save_checkpoint
     from vall_e.training.module import ARNARLightning
 
+    train_utts, val_utts, prompt_frames = _split(config, utterances, codec_info)
     init = config.train.init_from
     if init and not resume:  # on resume the run's own weights and vocab win
         from vall_e.training.init_from import initial_model
@@ -81,12 +79,13 @@ def _setup_ar_nar(config, output_dir, utterances, train_utts, val_utts, codec_in
         collate, export)
 
 
-def _setup_llm(config, output_dir, utterances, train_utts, val_utts, codec_info, prompt_frames,
-               resume) -> TrainingSetup:
+def setup_llm(config: Config, output_dir: Path, utterances: list[Utterance],
+              codec_info: CodecInfo, resume: bool) -> TrainingSetup:
     from vall_e.models.llm_checkpoint import save_llm_checkpoint
     from vall_e.training.llm_dataset import LLMTTSDataset, SequenceCollator
     from vall_e.training.llm_module import LLMTTSLightning
 
+    train_utts, val_utts, prompt_frames = _split(config, utterances, codec_info)
     model = _llm_model(config, output_dir, utterances, codec_info, resume)
     layout = model.layout
     layout.check_codec(codec_info)
@@ -122,8 +121,8 @@ def fitting(utts: list[Utterance], layout, prompt_frames: int, limit: int) -> li
 
 def _llm_model(config: Config, output_dir: Path, utterances, codec_info, resume):
     """A fresh flat-layout Llama, or the model of ``model.base_model`` to continue from."""
-    from vall_e.models.llm_layouts import FlatLayout, OrpheusLayout, load_hf_tokenizer
-    from vall_e.models.llm_tts import LLMTTSModel, build_llama
+    from vall_e.models.llm_layouts import OrpheusLayout, load_hf_tokenizer
+    from vall_e.models.llm_tts import LLMTTSModel, fresh_flat_model
 
     m = config.model
     if m.layout == "orpheus":
@@ -140,7 +139,4 @@ def _llm_model(config: Config, output_dir: Path, utterances, codec_info, resume)
         loaded.model.layout.save(output_dir)
         return loaded.model
     units = (training_units(u.text, u.phonemes, m.text_units) for u in utterances)
-    layout = FlatLayout(_vocab(output_dir, units, resume), m.text_units, codec_info.n_levels,
-                        codec_info.codebook_size)
-    lm = build_llama(m, layout.vocab_size, layout.PAD, layout.BOS, layout.SPEECH_END)
-    return LLMTTSModel(lm, layout)
+    return fresh_flat_model(m, _vocab(output_dir, units, resume), codec_info)

@@ -26,9 +26,9 @@ from torch.utils.data import DataLoader
 from vall_e.config import Config
 from vall_e.data.shards import load_prepared
 from vall_e.errors import CodecMismatchError, ConfigError
+from vall_e.families import family_of
 from vall_e.training.export_callback import ExportCheckpoint
 from vall_e.training.sampler import LengthBucketBatchSampler, utterance_lengths
-from vall_e.training.setup import setup_for
 
 
 def _check_codec(config: Config, info) -> None:
@@ -68,7 +68,7 @@ def train(config: Config, resume: bool = False, progress: bool = True,
     _check_codec(config, codec_info)
     output_dir.mkdir(parents=True, exist_ok=True)
     L.seed_everything(config.train.seed, workers=True, verbose=False)  # seeds model init too
-    setup = setup_for(config, output_dir, utterances, codec_info, resume)
+    setup = family_of(config.model.family).setup(config, output_dir, utterances, codec_info, resume)
     save_yaml_atomically(config, output_dir / "config.yaml")
     if config.train.gradient_checkpointing:
         setup.module.model.set_gradient_checkpointing(True)
@@ -137,9 +137,10 @@ def make_loaders(config: Config, train_set, val_set, collate) -> tuple[DataLoade
 
 
 def _strategy(config: Config):
-    """train.strategy as Lightning takes it. AR+NAR steps leave some heads unused (the NAR
-    scores one level per item, STT runs on a share of steps), which plain DDP refuses."""
-    if config.train.strategy == "ddp" and config.model.family == "ar_nar":
+    """train.strategy as Lightning takes it: plain DDP refuses a family whose steps leave some
+    parameters unused (``Family.unused_parameters_under_ddp``) unless told to look for them."""
+    family = family_of(config.model.family)
+    if config.train.strategy == "ddp" and family.unused_parameters_under_ddp:
         return "ddp_find_unused_parameters_true"
     return config.train.strategy
 
