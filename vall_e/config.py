@@ -89,6 +89,15 @@ class ModelConfig:
     max_inside_frames: int = 32  # pointer/durations: places inside a phoneme with their own embedding
     max_duration_frames: int = 64  # pointer/durations: the duration head's classes (1..this many)
     level0_steps: int = 8  # "durations": masked-prediction passes that fill level 0 at inference
+    # "durations" only: text, prompt and SEP form a prefix that attends only to itself, so it is
+    # encoded once per sentence and every pass (the duration head reads its text positions;
+    # level 0 and each NAR level are "[mode] [frames]") attends to its cached keys: a pass
+    # costs its frames alone, and a window of frames can be decoded with its left context, so
+    # audio streams within a sentence (vall_e.models.shared_prefix)
+    shared_prefix: bool = False
+    # shared_prefix, training only: share of items whose frames are cut to a random window (the
+    # text and prompt stay whole), as a streamed window sees them
+    frame_crop_probability: float = 0.0
     # ----- family: llm only -----
     layout: Optional[str] = None  # "flat" (any codec, trained here) or "orpheus" (SNAC ids)
     text_units: str = "phonemes"  # flat layout: "phonemes" or "characters"
@@ -143,6 +152,13 @@ class ModelConfig:
         if self.alignment not in ALIGNMENTS:
             raise ConfigError(f"model.alignment '{self.alignment}' is not supported; use one of "
                               f"{list(ALIGNMENTS)}")
+        if (self.shared_prefix or self.frame_crop_probability) and self.alignment != "durations":
+            raise ConfigError("model.shared_prefix and model.frame_crop_probability need "
+                              "model.alignment: durations; remove them or switch the alignment")
+        if not 0 <= self.frame_crop_probability < 1 or (self.frame_crop_probability
+                                                          and not self.shared_prefix):
+            raise ConfigError(f"model.frame_crop_probability must be in [0, 1) and needs "
+                              f"model.shared_prefix: true, got {self.frame_crop_probability}")
         if self.alignment == "none":
             return
         if self.family != "ar_nar":

@@ -24,6 +24,8 @@ from vall_e.inference.parallel_stream import stream_codes
 from vall_e.inference.pointer_decode import generate_pointer_ar
 from vall_e.inference.pointer_decode import unsupported as pointer_unsupported
 from vall_e.inference.pointer_stream import stream_sentence
+from vall_e.inference import shared_prefix_decode
+from vall_e.inference.shared_prefix_stream import stream_sentence_audio
 from vall_e.inference.common import (
     PromptSettings,
     SynthesisResult,
@@ -238,6 +240,12 @@ class ARNAREngine:
         ar_sampler = TokenSampler(params, "ar", generator, stop_token=self.model.stop_token)
         rate = self.speaking_rate(speaker) if self.model.aligned_positions else None
         durations = None
+        if self.model.config.shared_prefix:  # prefix encoded once, every pass over frames only
+            codes, durations = shared_prefix_decode.generate(
+                self.model, text_ids, prompts, ar_sampler, TokenSampler(params, "nar", generator),
+                levels, params.speed, settings.max_ar_steps)
+            timings["ar"], timings["nar"] = time.perf_counter() - start, 0.0
+            return codes, [True] * len(texts), DecodeStats(len(self.model.blocks)), timings
         if self.model.durations_mode is not None:  # no AR: durations, then level 0 in parallel
             durations = predict_durations(self.model, text_ids, prompts, params.speed,
                                           settings.max_ar_steps)
@@ -282,6 +290,14 @@ class ARNAREngine:
         params = (params or self.default_sampling).validate()
         self._check_layer_skip(params)
         for sentence in split_sentences(text, settings.max_text_chars):
+            if self.model.config.shared_prefix:  # windows of a sentence against its cached prefix
+                generator = make_generator(params.seed, self.device)
+                yield from stream_sentence_audio(
+                    self.model, self.codec, self.text_ids(sentence, settings),
+                    self._prompt(speaker, settings), TokenSampler(params, "ar", generator),
+                    TokenSampler(params, "nar", generator), self._levels(settings), params.speed,
+                    settings.max_ar_steps)
+                continue
             if self.model.durations_mode is not None:  # all codes in ~a dozen passes, decode windowed
                 (codes,), *_ = self.synthesize_codes([sentence], speaker, params, settings)
                 yield from stream_codes(self.codec, codes, self._levels(settings))

@@ -87,14 +87,23 @@ def generate_level0(model: ARNARModel, text: list[torch.Tensor], prompts: list[t
         logits = level0_logits(model, text, prompts, codes, masked, durations)
         share = float(mask_share((step + 1) / steps)) if step + 1 < steps else 0.0
         for index, item_logits in enumerate(logits):
-            drawn = sampler(item_logits[None])[0]
-            confidence = torch.softmax(item_logits.float(), -1).gather(1, drawn[:, None])[:, 0]
-            codes[index] = torch.where(masked[index], drawn, codes[index])
-            still = masked[index].sum()
-            keep_masked = min(math.floor(share * lengths[index]), max(0, int(still) - 1))
-            confidence = torch.where(masked[index], confidence, torch.full_like(confidence, math.inf))
-            remask = torch.zeros_like(masked[index])
-            if keep_masked > 0:
-                remask[torch.topk(confidence, keep_masked, largest=False).indices] = True
-            masked[index] = remask
+            masked[index] = unmask_step(item_logits, codes[index], masked[index], share,
+                                        lengths[index], sampler)
     return codes
+
+
+def unmask_step(logits: torch.Tensor, codes: torch.Tensor, masked: torch.Tensor, share: float,
+                n_generated: int, sampler: TokenSampler) -> torch.Tensor:
+    """One masked-prediction pass over one item: draw every frame from ``logits`` [T, V], write
+    the draws into ``codes`` [T] (in place) where ``masked`` [T], and return the new mask: the
+    ``floor(share x n_generated)`` least confident of the frames drawn now (at most all but
+    one of them), so the pass always fixes at least one frame."""
+    drawn = sampler(logits[None])[0]
+    confidence = torch.softmax(logits.float(), -1).gather(1, drawn[:, None])[:, 0]
+    codes.copy_(torch.where(masked, drawn, codes))
+    keep_masked = min(math.floor(share * n_generated), max(0, int(masked.sum()) - 1))
+    confidence = torch.where(masked, confidence, torch.full_like(confidence, math.inf))
+    remask = torch.zeros_like(masked)
+    if keep_masked > 0:
+        remask[torch.topk(confidence, keep_masked, largest=False).indices] = True
+    return remask

@@ -27,6 +27,7 @@ from torch.utils.checkpoint import checkpoint
 
 from vall_e.config import ModelConfig
 from vall_e.models.guided_attention import AttentionProbe, GuideSpan
+from vall_e.models import shared_prefix
 from vall_e.models.parallel_level0 import DurationsModeEmbeddings, durations_loss, level0_loss
 from vall_e.models.pointer import PointerConditioning, duration_loss, onset_targets
 from vall_e.models.layers import (
@@ -186,15 +187,18 @@ class ARNARModel(nn.Module):
         cache: KVCache | None = None,
         all_layers: bool = False,
         probe: AttentionProbe | None = None,
+        isolated_prefix: torch.Tensor | None = None,
     ):
         """Run the blocks over x [B, T, d]; with a cache, x continues the cached sequence.
 
         Returns the final normed hidden states, or with ``all_layers`` the normed output of
         every layer (the last one included): the shared head reads any of them. A ``probe``
         receives the attention scores of the guided heads (training with guided attention).
+        ``isolated_prefix`` [B]: each row's first that many positions attend only among
+        themselves (``layers.attention_mask``; ``model.shared_prefix``).
         """
         key_valid = cache.extend_mask(valid) if cache is not None else valid
-        mask = attention_mask(x.shape[1], key_valid, causal)
+        mask = attention_mask(x.shape[1], key_valid, causal, isolated_prefix)
         rope = self.rotary(positions)
         outputs = []
         for index, block in enumerate(self.blocks):
@@ -356,8 +360,12 @@ class ARNARModel(nn.Module):
     def _parallel_level0_loss(self, text: list, prompts: list, responses: list, durations: list):
         """``model.alignment: durations``: masked level-0 prediction plus the duration pass
         (``vall_e.models.parallel_level0``); ``last_ar_metrics`` keeps the parts."""
-        code_loss, accuracy = level0_loss(self, text, prompts, responses, durations)
-        dur_loss, dur_acc = durations_loss(self, text, prompts, durations)
+        if self.config.shared_prefix:
+            (code_loss, accuracy), (dur_loss, dur_acc) = shared_prefix.level0_and_duration_losses(
+                self, text, prompts, responses, durations)
+        else:
+            code_loss, accuracy = level0_loss(self, text, prompts, responses, durations)
+            dur_loss, dur_acc = durations_loss(self, text, prompts, durations)
         self.last_ar_metrics = {"level0_loss": code_loss.detach(), "duration_loss": dur_loss.detach(),
                                 "duration_acc": dur_acc.detach()}
         return code_loss + dur_loss, accuracy
@@ -423,6 +431,9 @@ class ARNARModel(nn.Module):
         sequences, targets, positions = [], [], []
         if self.pointer is not None:
             durations = self._require_durations(durations, len(text))
+        if self.config.shared_prefix:
+            hidden, packed = shared_prefix.nar_hidden(self, text, prompts, responses, levels, durations)
+            return _scored(self.level_logits, hidden, packed, levels)
         durations = durations or [None] * len(text)
         for text_ids, prompt, response, level, dur in zip(text, prompts, responses, levels, durations):
             prefix = self.tts_prefix(level, text_ids, prompt)

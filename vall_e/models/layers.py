@@ -178,11 +178,15 @@ class Block(nn.Module):
         return x + self.drop(self.mlp(self.mlp_norm(x)))
 
 
-def attention_mask(query_valid_len: int, key_valid: torch.Tensor, causal: bool) -> torch.Tensor:
+def attention_mask(query_valid_len: int, key_valid: torch.Tensor, causal: bool,
+                   isolated_prefix: torch.Tensor | None = None) -> torch.Tensor:
     """Boolean mask [B, 1, Tq, Tk] (True = may attend) for the last ``query_valid_len`` keys.
 
     Queries are the last Tq positions of the key sequence. Every query may always attend to
     itself, so rows that belong to padding never become all-masked (which would give NaN).
+    ``isolated_prefix`` [B]: the first that many keys of each row form a prefix whose queries
+    see only the prefix (everything after it still sees the prefix), so the prefix's states
+    do not depend on what follows and can be cached once (``model.shared_prefix``).
     """
     b, tk = key_valid.shape
     tq = query_valid_len
@@ -191,5 +195,8 @@ def attention_mask(query_valid_len: int, key_valid: torch.Tensor, causal: bool) 
     k_pos = torch.arange(tk, device=key_valid.device)
     if causal:
         mask &= k_pos[None, :] <= q_pos[:, None]
+    if isolated_prefix is not None:
+        ends = isolated_prefix.to(key_valid.device)[:, None, None, None]
+        mask &= ~((q_pos[None, None, :, None] < ends) & (k_pos[None, None, None, :] >= ends))
     mask |= k_pos[None, :] == q_pos[:, None]
     return mask

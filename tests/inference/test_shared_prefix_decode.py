@@ -1,0 +1,119 @@
+"""Shared-prefix decoding: a pass over the cached prefix equals one isolated forward, windows
+fill every frame and level, a stream's windows add up to the sentence, --speed scales it, and
+the engine streams and synthesizes such a checkpoint."""
+import json
+
+import pytest
+import torch
+
+from vall_e.config import ModelConfig
+from vall_e.inference import shared_prefix_decode as decode
+from vall_e.inference.engine import ARNAREngine
+from vall_e.inference.shared_prefix_stream import stream_sentence_codes
+from vall_e.models import shared_prefix as layout
+from vall_e.models.ar_nar import ARNARModel
+from vall_e.models.random_checkpoint import save_random_checkpoint
+from vall_e.sampling import SamplingParams, TokenSampler
+
+N_TEXT, LEVELS, CODES = 12, 3, 10
+
+
+def _model() -> ARNARModel:
+    torch.manual_seed(0)
+    config = ModelConfig(d_model=32, n_layers=2, n_heads=2, dropout=0.0, alignment="durations",
+                         shared_prefix=True, max_inside_frames=8, max_duration_frames=8)
+    config.validate()
+    return ARNARModel(config, N_TEXT, LEVELS, CODES).eval()
+
+
+def _samplers(seed=0, temperature=1.0):
+    generator = torch.Generator().manual_seed(seed)
+    params = SamplingParams(ar_temp=temperature, nar_temp=temperature)
+    return TokenSampler(params, "ar", generator), TokenSampler(params, "nar", generator)
+
+
+def _items():
+    text = [torch.tensor([1, 4, 5, 6, 2]), torch.tensor([1, 7, 8, 2])]
+    prompts = [torch.randint(0, CODES, (LEVELS, 6)), torch.randint(0, CODES, (LEVELS, 4))]
+    return text, prompts
+
+
+def test_a_pass_over_the_cached_prefix_equals_one_isolated_forward_and_leaves_the_cache():
+    model = _model()
+    text, prompts = _items()
+    prefix = decode.encode_prefix(model, text[:1], prompts[:1])
+    length = prefix.cache.length
+    frames = torch.randn(5, 32)
+    inputs = torch.cat([layout.mode_token(model, 0), frames])
+    positions = layout.pass_positions(model, len(text[0]), 6, 0, 5)
+    cached = decode._pass_hidden(model, prefix, [inputs], [positions])[0]
+    assert prefix.cache.length == length  # rolled back: the next pass sees the prefix alone
+    assert torch.allclose(decode._pass_hidden(model, prefix, [inputs], [positions])[0], cached)
+    sequence = torch.cat([layout.prefix_sequence(model, text[0], prompts[0]), inputs])
+    all_positions = torch.cat([layout.prefix_positions(model, len(text[0]), 6), positions])
+    with torch.inference_mode():
+        whole = model.hidden_states(sequence[None], all_positions[None],
+                                    torch.ones(1, sequence.shape[0], dtype=torch.bool), causal=False,
+                                    isolated_prefix=torch.tensor([length]))[0]
+    assert torch.allclose(whole[length:], cached, atol=1e-5)
+
+
+def test_generate_fills_every_frame_and_level_and_is_reproducible():
+    model = _model()
+    text, prompts = _items()
+    codes, lengths = decode.generate(model, text, prompts, *_samplers(seed=5), n_levels=LEVELS)
+    again, _ = decode.generate(model, text, prompts, *_samplers(seed=5), n_levels=LEVELS)
+    for item, length, other in zip(codes, lengths, again):
+        assert item.shape == (LEVELS, int(length.sum())) and int(length.min()) >= 1
+        assert int(item.min()) >= 0 and int(item.max()) < CODES
+        assert torch.equal(item, other)
+
+
+def test_speed_divides_the_length():
+    model = _model()
+    text, prompts = _items()
+    totals = [int(decode.generate(model, text[:1], prompts[:1], *_samplers(), n_levels=LEVELS,
+                                  speed=speed)[1][0].sum()) for speed in (0.5, 1.0, 2.0)]
+    assert totals[0] > totals[1] > totals[2]
+
+
+def test_stream_windows_cover_the_sentence_in_order():
+    model = _model()
+    text, prompts = _items()
+    chunks = list(stream_sentence_codes(model, text[0], prompts[0], *_samplers(), n_levels=LEVELS,
+                                        speed=0.25, first_frames=3, chunk_frames=4,
+                                        context_frames=2, lookahead_frames=2))
+    prefix = decode.encode_prefix(model, text[:1], prompts[:1])
+    total = int(decode.durations(model, prefix, 0.25)[0].sum())
+    assert chunks[0].shape == (LEVELS, 3) and all(c.shape[1] <= 4 for c in chunks[1:])
+    assert sum(c.shape[1] for c in chunks) == total and len(chunks) >= 3
+
+
+def test_one_window_as_large_as_the_sentence_is_the_one_pass_result():
+    model = _model()
+    text, prompts = _items()
+    (whole,), _ = decode.generate(model, text[:1], prompts[:1], *_samplers(seed=2), n_levels=LEVELS)
+    (streamed,) = stream_sentence_codes(model, text[0], prompts[0], *_samplers(seed=2),
+                                        n_levels=LEVELS, first_frames=10_000)
+    assert torch.equal(streamed, whole)
+
+
+@pytest.fixture(scope="module")
+def shared_engine(tmp_path_factory, tiny_codec_dir):
+    directory = save_random_checkpoint("ar_nar", tmp_path_factory.mktemp("shared") / "ckpt",
+                                       tiny_codec_dir, max_ar_steps=200, alignment="durations")
+    meta = next(p for p in (directory / "vall_e.json", directory / "config.json") if p.is_file())
+    record = json.loads(meta.read_text())  # same weights, the shared-prefix layout
+    record["config"]["model"]["shared_prefix"] = True
+    meta.write_text(json.dumps(record))
+    return ARNAREngine.from_checkpoint(directory, device="cpu")
+
+
+def test_the_engine_streams_within_a_sentence_and_synthesizes(shared_engine, reference_wav):
+    engine = shared_engine
+    speaker = engine.speaker_for(reference_wav, SamplingParams(), engine.defaults)
+    params = SamplingParams(seed=3, ar_temp=0.5, speed=0.3)
+    (whole,) = engine.synthesize(["Hello there, how are you today?"], speaker, params)
+    chunks = list(engine.stream("Hello there, how are you today?", speaker, params))
+    assert len(chunks) >= 2
+    assert sum(c.numel() for c in chunks) == whole.audio.numel()

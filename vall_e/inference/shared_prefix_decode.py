@@ -1,0 +1,148 @@
+"""Decoding a shared-prefix durations model (``model.shared_prefix: true``) window by window.
+
+``encode_prefix`` runs the one pass over ``[text] [prompt] [SEP]`` (``vall_e.models.
+shared_prefix``): its keys and values stay in a cache, and the duration head reads its text
+positions, so the lengths come with it (``lengths_from_logits``: ``--speed`` divides them).
+Every later pass is ``[mode] [frames c .. e)`` over that cache and is rolled back afterwards.
+
+``fill_window`` generates frames ``s .. e`` of each item with frames ``c .. s`` as known left
+context: ``level0_steps`` masked passes for level 0 (confidence-ordered unmasking on MaskGIT's
+cosine schedule, as ``parallel_decode.generate_level0``), then one NAR pass per level. A whole
+sentence is one window (``c = s = 0``, ``e = T``); a stream commits a few frames at a time and
+lets each window also generate a short lookahead, which the next window redraws.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from vall_e.inference.parallel_decode import lengths_from_logits, unmask_step
+from vall_e.inference.pointer_decode import safety_cap
+from vall_e.models import shared_prefix as layout
+from vall_e.models.layers import KVCache
+from vall_e.models.parallel_level0 import mask_share
+from vall_e.sampling import TokenSampler
+
+
+@dataclass
+class EncodedPrefix:
+    """The cached prefix of a batch; every pass attends to it and is rolled back afterwards."""
+
+    cache: KVCache
+    valid: torch.Tensor  # [B, Lp] keys that are not padding
+    duration_logits: list[torch.Tensor]  # [n_i, max_duration_frames] per item
+    n_text: list[int]
+    n_prompt: list[int]
+
+
+def _check(model, speed: float) -> None:
+    if model.durations_mode is None or not model.config.shared_prefix:
+        raise ValueError("shared-prefix decoding needs a model with model.alignment: durations and "
+                         "model.shared_prefix: true")
+    if not speed > 0:
+        raise ValueError(f"speed must be > 0, got {speed}")
+
+
+@torch.inference_mode()
+def encode_prefix(model, text: list[torch.Tensor], prompts: list[torch.Tensor]) -> EncodedPrefix:
+    """One pass over each item's prefix; the cache keeps its keys and values."""
+    _check(model, 1.0)
+    sequences = [layout.prefix_sequence(model, t, p) for t, p in zip(text, prompts)]
+    positions = [layout.prefix_positions(model, len(t), p.shape[-1]) for t, p in zip(text, prompts)]
+    batch = model.pack(sequences, [torch.zeros(s.shape[0], dtype=torch.long) for s in sequences],
+                       positions)
+    cache = KVCache(len(model.blocks))
+    hidden = model.hidden_states(batch.x, batch.positions, batch.valid, causal=False, cache=cache)
+    logits = [model.duration_head(hidden[row, :len(t)]) for row, t in enumerate(text)]
+    return EncodedPrefix(cache, batch.valid, logits, [len(t) for t in text],
+                         [p.shape[-1] for p in prompts])
+
+
+def durations(model, prefix: EncodedPrefix, speed: float = 1.0,
+              max_frames: int | None = None) -> list[torch.Tensor]:
+    """Frames per text position [n_i] (>= 1 each, held under the safety cap and ``max_frames``)."""
+    _check(model, speed)
+    out = []
+    for n_text, logits in zip(prefix.n_text, prefix.duration_logits):
+        cap = safety_cap(n_text, speed)
+        out.append(lengths_from_logits(logits, speed, cap if max_frames is None else min(cap, max_frames)))
+    return out
+
+
+@torch.inference_mode()
+def _pass_hidden(model, prefix: EncodedPrefix, inputs: list[torch.Tensor],
+                 positions: list[torch.Tensor]) -> torch.Tensor:
+    """Hidden states [B, T, d] of one pass over the cached prefix; the cache is left as it was."""
+    length = prefix.cache.length
+    batch = model.pack(inputs, [torch.zeros(x.shape[0], dtype=torch.long) for x in inputs], positions)
+    try:
+        return model.hidden_states(batch.x, batch.positions, batch.valid, causal=False,
+                                   cache=prefix.cache)
+    finally:
+        for layer in prefix.cache.layers:
+            layer.truncate(length)
+        prefix.cache.key_valid = prefix.valid
+
+
+@dataclass
+class Window:
+    """Frames ``context .. start`` are known, ``start .. end`` are generated."""
+
+    context: int
+    start: int
+    end: int
+
+
+@torch.inference_mode()
+def fill_window(model, prefix: EncodedPrefix, text: list[torch.Tensor], lengths: list[torch.Tensor],
+                codes: list[torch.Tensor], windows: list[Window], ar_sampler: TokenSampler,
+                nar_sampler: TokenSampler, n_levels: int, steps: int | None = None) -> None:
+    """Write levels 0..n_levels-1 of frames ``start .. end`` into ``codes`` [n_levels, T_i] of
+    each item (frames ``context .. start`` must already hold every level)."""
+    steps = model.config.level0_steps if steps is None else steps
+    if steps < 1:
+        raise ValueError(f"level-0 steps must be >= 1, got {steps}")
+    if len(windows) != len(text):
+        raise ValueError("fill_window needs one window per item of the encoded prefix")
+    spans = [(w.context, w.end) for w in windows]
+    masked = [torch.arange(c, e, device=cd.device) >= w.start
+              for (c, e), w, cd in zip(spans, windows, codes)]
+    for step in range(steps):
+        inputs, positions = [], []
+        for i, ((c, e), item_masked) in enumerate(zip(spans, masked)):
+            frames = layout.level0_inputs(model, text[i], lengths[i], codes[i][0, c:e], item_masked, c, e)
+            inputs.append(torch.cat([layout.mode_token(model, 0), frames]))
+            positions.append(layout.pass_positions(model, prefix.n_text[i], prefix.n_prompt[i], c, e - c))
+        hidden = _pass_hidden(model, prefix, inputs, positions)
+        share = float(mask_share((step + 1) / steps)) if step + 1 < steps else 0.0
+        for i, ((c, e), w) in enumerate(zip(spans, windows)):
+            logits = model.level_logits(hidden[i, 1:1 + e - c], 0)[:, :model.codebook_size]
+            masked[i] = unmask_step(logits, codes[i][0, c:e], masked[i], share, w.end - w.start,
+                                    ar_sampler)  # writes the draws into codes[i] (a view)
+    for level in range(1, n_levels):
+        inputs, positions = [], []
+        for i, (c, e) in enumerate(spans):
+            frames = layout.nar_inputs(model, text[i], lengths[i], codes[i][:, c:e], level, c, e)
+            inputs.append(torch.cat([layout.mode_token(model, level), frames]))
+            positions.append(layout.pass_positions(model, prefix.n_text[i], prefix.n_prompt[i], c, e - c))
+        hidden = _pass_hidden(model, prefix, inputs, positions)
+        for i, ((c, e), w) in enumerate(zip(spans, windows)):
+            logits = model.level_logits(hidden[i, 1 + w.start - c:1 + e - c], level)
+            codes[i][level, w.start:e] = nar_sampler(logits[None])[0]  # no history: AR-only rules
+
+
+@torch.inference_mode()
+def generate(model, text: list[torch.Tensor], prompts: list[torch.Tensor], ar_sampler: TokenSampler,
+             nar_sampler: TokenSampler, n_levels: int, speed: float = 1.0,
+             max_frames: int | None = None) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Codes [n_levels, T_i] and durations [n_i] of each (text ids, prompt codes) pair, every
+    sentence as one window."""
+    _check(model, speed)
+    prefix = encode_prefix(model, text, prompts)
+    lengths = durations(model, prefix, speed, max_frames)
+    device = model.text_embedding.weight.device
+    codes = [torch.zeros(n_levels, int(d.sum()), dtype=torch.long, device=device) for d in lengths]
+    windows = [Window(0, 0, c.shape[1]) for c in codes]
+    fill_window(model, prefix, text, lengths, codes, windows, ar_sampler, nar_sampler, n_levels)
+    return codes, lengths
