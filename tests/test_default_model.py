@@ -6,6 +6,7 @@ import torch
 from safetensors.torch import load_file
 
 from vall_e import default_model
+from vall_e.checkpoint_format import metadata_file
 from vall_e.codecs.base import CodecInfo
 from vall_e.codecs.mel.codec import save_random_mel
 from vall_e.codecs.mel.vocoder import VocoderSpec
@@ -41,7 +42,7 @@ def mel_run(tmp_path_factory):
 def test_package_default_holds_model_and_codec_in_bfloat16(mel_run):
     root, run, codec_dir = mel_run
     out = package_default(run, codec_dir, root / "shipped")
-    meta = json.loads((out / "config.json").read_text())
+    meta = json.loads((out / "vall_e.json").read_text())
     assert meta["config"]["codec"]["path"] == "codec"
     weights = load_file(str(out / "model.safetensors"))
     original = load_file(str(run / "model.safetensors"))
@@ -73,7 +74,7 @@ def test_package_default_ships_levels_and_int8_that_still_synthesize(mel_run, tm
 
     root, run, codec_dir = mel_run
     out = package_default(run, codec_dir, tmp_path / "shipped", levels=1, int8=True)
-    meta = json.loads((out / "config.json").read_text())
+    meta = json.loads((out / "vall_e.json").read_text())
     assert meta["config"]["inference"]["levels"] == 1
     assert is_quantized(out) and read_manifest(out)["spec"]["bits"] == 8
     assert (out / "codec" / "model.safetensors").is_file()
@@ -127,13 +128,30 @@ def test_package_default_refuses_another_codec(tiny_run, tmp_path, mel_run):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_run_in_the_old_layout_ships_in_the_new_one(mel_run, tmp_path, monkeypatch):
+    """A run written before vall_e.json (metadata in config.json, as runs/default's are)
+    packages, and the package writes vall_e.json; default_model_dir accepts either layout."""
+    import shutil
+
+    root, run, codec_dir = mel_run
+    old = tmp_path / "old_run"
+    shutil.copytree(run, old)
+    (old / "vall_e.json").rename(old / "config.json")
+    out = package_default(old, codec_dir, tmp_path / "shipped")
+    assert not (out / "config.json").exists()
+    assert json.loads((out / "vall_e.json").read_text())["config"]["codec"]["path"] == "codec"
+    for shipped in (old, out):
+        monkeypatch.setattr(default_model, "DEFAULT_MODEL_DIR", shipped)
+        assert default_model_dir() == shipped
+
+
 def test_missing_default_is_one_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(default_model, "DEFAULT_MODEL_DIR", tmp_path / "absent")
     with pytest.raises(CheckpointError, match="pass --model"):
         default_model_dir()
 
 
-@pytest.mark.skipif(not (default_model.DEFAULT_MODEL_DIR / "config.json").is_file(),
+@pytest.mark.skipif(metadata_file(default_model.DEFAULT_MODEL_DIR) is None,
                     reason="the embedded default model is not in this checkout")
 def test_shipped_default_speaks_a_short_sentence(tmp_path):
     from vall_e.voices import shipped_voices
@@ -149,7 +167,7 @@ def test_shipped_default_speaks_a_short_sentence(tmp_path):
     assert result.stopped and 0.2 < seconds < 3.0
 
 
-@pytest.mark.skipif(not (default_model.DEFAULT_MODEL_DIR / "config.json").is_file(),
+@pytest.mark.skipif(metadata_file(default_model.DEFAULT_MODEL_DIR) is None,
                     reason="the embedded default model is not in this checkout")
 def test_stt_on_the_tts_only_default_is_one_line(capsys):
     from vall_e.cli.common import run_main

@@ -37,8 +37,8 @@ def test_training_loss_goes_down(tiny_run):
 
 def test_exported_checkpoint_layout(tiny_run):
     names = sorted(p.name for p in tiny_run.checkpoint.iterdir())
-    assert names == ["config.json", "model.safetensors", "vocab.json"]
-    assert json.loads((tiny_run.checkpoint / "config.json").read_text())["step"] == 60
+    assert names == ["model.safetensors", "vall_e.json", "vocab.json"]
+    assert json.loads((tiny_run.checkpoint / "vall_e.json").read_text())["step"] == 60
 
 
 def test_synthesize_writes_a_finite_wav(tiny_run, tmp_path):
@@ -82,7 +82,7 @@ def test_killed_training_resumes_from_its_last_checkpoint(tiny_run, tiny_codec_d
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert last.exists()
-    killed_at = json.loads((run_dir / "latest" / "config.json").read_text())["step"]
+    killed_at = json.loads((run_dir / "latest" / "vall_e.json").read_text())["step"]
     assert killed_at >= 5
 
     refused = run_module("vall_e.train", *cmd[3:], check=False)
@@ -90,7 +90,7 @@ def test_killed_training_resumes_from_its_last_checkpoint(tiny_run, tiny_codec_d
 
     target = killed_at + 10
     run_module("vall_e.train", *cmd[3:], "--resume", "--max-steps", str(target))
-    assert json.loads((run_dir / "latest" / "config.json").read_text())["step"] == target
+    assert json.loads((run_dir / "latest" / "vall_e.json").read_text())["step"] == target
     resumed_steps = [int(r["step"]) for r in read_metrics(run_dir) if r.get("train/loss")]
     assert min(s for s in resumed_steps if s >= killed_at) >= killed_at - 1
     assert len(list((run_dir / "logs").glob("version_*"))) == 2  # the first run's logs survive

@@ -5,10 +5,13 @@ Every user (the inference engines' factory, fine-tuning, quantization, export) c
 path, step, text front end, voices); nobody else parses a checkpoint's metadata or asks which
 family a directory is. The family is read from the checkpoint, never from a flag:
 
-- ``config.json`` with ``"family": "ar_nar"``: an AR+NAR checkpoint (``models.checkpoint``);
-- ``vall_e.json`` beside a Hugging Face ``config.json``: our LLM-TTS checkpoint
-  (``models.llm_checkpoint``), and a plain Hugging Face directory is read as Orpheus;
+- ``vall_e.json`` (both families' metadata record) names it: ``"ar_nar"`` (``models.checkpoint``)
+  or ``"llm"`` (``models.llm_checkpoint``; beside it the Hugging Face model's ``config.json``);
+- a plain Hugging Face directory (no ``vall_e.json``) is an LLM, read as Orpheus;
+- an AR+NAR checkpoint written before vall_e.json has its record in ``config.json`` instead;
 - a hub id (not a directory) is an LLM, fetched only when ``allow_download``.
+
+Each family's reader and writer are its entry in ``vall_e.families``.
 
 A quantized directory (``quantization.json``) loads the same way (``quantize.runtime``).
 """
@@ -20,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from vall_e.checkpoint_format import FAMILY_NAMES, Checkpoint
+from vall_e.checkpoint_format import FAMILY_NAMES, LEGACY_META_FILE, META_FILE, Checkpoint
 from vall_e.errors import CheckpointError
 from vall_e.families import family_of
 
@@ -30,7 +33,7 @@ __all__ = ["FAMILY_NAMES", "Checkpoint", "checkpoint_family", "load_checkpoint",
 
 def checkpoint_family(source: str | Path, allow_download: bool = False) -> str:
     """'ar_nar' or 'llm' for a checkpoint directory (a hub id, when allowed, is an LLM)."""
-    from vall_e.models.llm_checkpoint import META_FILE, is_hf_directory
+    from vall_e.models.llm_checkpoint import is_hf_directory
 
     directory = Path(source).expanduser()
     if not directory.is_dir():
@@ -38,22 +41,33 @@ def checkpoint_family(source: str | Path, allow_download: bool = False) -> str:
             return "llm"
         raise CheckpointError(f"checkpoint not found: {source} is not a directory")
     if (directory / META_FILE).is_file():
-        return "llm"
+        family = _recorded_family(directory / META_FILE)
+        if family == "llm" and not is_hf_directory(directory):
+            raise CheckpointError(f"{directory / META_FILE} says family 'llm' but {directory} has "
+                                  "no Hugging Face config.json: the checkpoint is incomplete or "
+                                  "was edited; export it again")
+        return family
     if is_hf_directory(directory):
         return "llm"  # a plain Hugging Face causal LM: read as Orpheus
-    config = directory / "config.json"
-    if not config.is_file():
-        raise CheckpointError(f"{directory} is not a vall_e checkpoint: config.json is missing")
-    try:
-        family = json.loads(config.read_text()).get("family")
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
-        raise CheckpointError(f"{config} is corrupt (not a JSON object)") from None
-    if family == "ar_nar":
-        return family
-    if family == "llm":  # our LLM checkpoints keep their metadata in vall_e.json instead
-        raise CheckpointError(f"{config} says family 'llm' but {directory} has no {META_FILE}: "
+    legacy = directory / LEGACY_META_FILE  # an AR+NAR checkpoint written before vall_e.json
+    if not legacy.is_file():
+        raise CheckpointError(f"{directory} is not a vall_e checkpoint: {META_FILE} is missing")
+    family = _recorded_family(legacy)
+    if family == "llm":  # LLM checkpoints always kept their metadata in vall_e.json
+        raise CheckpointError(f"{legacy} says family 'llm' but {directory} has no {META_FILE}: "
                               "the checkpoint is incomplete or was edited; export it again")
-    raise CheckpointError(f"{directory} names an unknown model family {family!r}")
+    return family
+
+
+def _recorded_family(path: Path) -> str:
+    """The known family a metadata file names (format and version are the reader's to check)."""
+    try:
+        family = json.loads(path.read_text()).get("family")
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+        raise CheckpointError(f"{path} is corrupt (not a JSON object)") from None
+    if not isinstance(family, str) or family not in FAMILY_NAMES:
+        raise CheckpointError(f"{path.parent} names an unknown model family {family!r}")
+    return family
 
 
 def load_checkpoint(source: str | Path, device: str | torch.device | None = "cpu",

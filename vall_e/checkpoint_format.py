@@ -4,8 +4,10 @@ A leaf below every loader (it imports only the config, codec-info and error type
 readers (``models.checkpoint``, ``models.llm_checkpoint``) return a ``Checkpoint``, and
 ``vall_e.checkpoint.load_checkpoint`` (the one entry point users call) hands it on. On disk both
 families write the same metadata record ``{"format", "version", "family", "step", "codec",
-"config", ...}``: AR+NAR in ``config.json``, LLM-TTS in ``vall_e.json`` (its ``config.json`` is
-the Hugging Face model's own).
+"config", ...}`` to the same file, ``META_FILE`` (``vall_e.json``; an LLM-TTS checkpoint's
+``config.json`` is the Hugging Face model's own). AR+NAR checkpoints written before that kept
+the record in ``config.json`` (``LEGACY_META_FILE``); they are still read (``metadata_file``),
+never written.
 """
 from __future__ import annotations
 
@@ -19,6 +21,20 @@ from vall_e.errors import CheckpointError
 FORMAT = "vall_e.checkpoint"
 VERSION = 1
 FAMILY_NAMES = {"ar_nar": "AR+NAR", "llm": "LLM-TTS"}
+META_FILE = "vall_e.json"  # the metadata record of either family
+LEGACY_META_FILE = "config.json"  # where AR+NAR checkpoints kept it before (read, not written)
+
+
+def metadata_file(directory: str | Path) -> Path | None:
+    """The file holding a checkpoint directory's metadata record: ``vall_e.json``, else an
+    older AR+NAR checkpoint's ``config.json``; None when it has neither. (A plain Hugging Face
+    directory's ``config.json`` is no such record: ``vall_e.checkpoint.checkpoint_family``
+    tells those apart before asking.)"""
+    for name in (META_FILE, LEGACY_META_FILE):
+        path = Path(directory) / name
+        if path.is_file():
+            return path
+    return None
 
 
 @dataclass

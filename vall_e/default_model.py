@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from vall_e.checkpoint_format import META_FILE, metadata_file
 from vall_e.config import Config
 from vall_e.errors import CheckpointError
 from vall_e.models.integrity import checksum_metadata
@@ -29,7 +30,7 @@ CODEC_FOLDER = "codec"
 
 def default_model_dir() -> Path:
     """The shipped checkpoint directory, or a one-line error when this install has none."""
-    if not (DEFAULT_MODEL_DIR / "config.json").is_file():
+    if metadata_file(DEFAULT_MODEL_DIR) is None:  # vall_e.json, or config.json if shipped before
         raise CheckpointError(
             f"no model given and this install has no embedded default model ({DEFAULT_MODEL_DIR} "
             "is missing): pass --model DIR, or reinstall from a full checkout")
@@ -58,7 +59,6 @@ def package_default(model_dir: str | Path, codec_dir: str | Path, out_dir: str |
     """
     from vall_e.codecs.mel.codec import load_mel_model
     from vall_e.models.checkpoint import (
-        CONFIG_FILE,
         FORMAT,
         VOCAB_FILE,
         WEIGHTS_FILE,
@@ -72,7 +72,7 @@ def package_default(model_dir: str | Path, codec_dir: str | Path, out_dir: str |
         raise CheckpointError(f"{model_dir} was trained on {loaded.codec_info.describe()}; the "
                               "default model ships with our own mel_rvq codec")
     load_mel_model(codec_dir)
-    meta = json.loads((model_dir / CONFIG_FILE).read_text())
+    meta = json.loads(metadata_file(model_dir).read_text())  # the run's layout, old or new
     meta["config"]["codec"]["path"] = CODEC_FOLDER
     meta["config"]["codec"]["allow_download"] = False
     inference = meta["config"].setdefault("inference", {})
@@ -82,7 +82,7 @@ def package_default(model_dir: str | Path, codec_dir: str | Path, out_dir: str |
         inference["sampling"] = dict(sampling)
     Config.from_dict(meta["config"])  # impossible levels or sampler values stop here, before writing
     with staged_directory(out_dir) as staging:
-        (staging / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
+        (staging / META_FILE).write_text(json.dumps(meta, indent=2))
         shutil.copyfile(model_dir / VOCAB_FILE, staging / VOCAB_FILE)
         _cast_weights(model_dir / WEIGHTS_FILE, staging / WEIGHTS_FILE, dtype, {"format": FORMAT})
         (staging / CODEC_FOLDER).mkdir()

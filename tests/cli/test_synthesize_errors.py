@@ -102,9 +102,9 @@ def test_impossible_values(capsys, tiny_run, tmp_path, flags, needle):
 def test_checkpoint_for_another_model(capsys, tiny_run, tmp_path):
     other = tmp_path / "other"
     shutil.copytree(tiny_run.checkpoint, other)
-    meta = json.loads((other / "config.json").read_text())
+    meta = json.loads((other / "vall_e.json").read_text())
     meta["family"] = "llm"
-    (other / "config.json").write_text(json.dumps(meta))
+    (other / "vall_e.json").write_text(json.dumps(meta))
     assert_one_line_error(*call(capsys, "hi", str(tiny_run.reference()), str(tmp_path / "o.wav"),
                                 "--model", str(other)), "family 'llm'", "vall_e.json")
 
@@ -112,9 +112,9 @@ def test_checkpoint_for_another_model(capsys, tiny_run, tmp_path):
 def test_codec_mismatch_is_refused(capsys, tiny_run, tmp_path):
     other = tmp_path / "other"
     shutil.copytree(tiny_run.checkpoint, other)
-    meta = json.loads((other / "config.json").read_text())
+    meta = json.loads((other / "vall_e.json").read_text())
     meta["codec"]["n_levels"] = 8
-    (other / "config.json").write_text(json.dumps(meta))
+    (other / "vall_e.json").write_text(json.dumps(meta))
     code, err = call(capsys, "hi", str(tiny_run.reference()), str(tmp_path / "o.wav"), "--model", str(other))
     assert code == 2 and err.startswith("error: ")
 

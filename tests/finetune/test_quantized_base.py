@@ -23,9 +23,9 @@ def int8_base(tiny_run, tiny_codec_dir, tmp_path_factory):
     base = quantize_checkpoint(tiny_run.checkpoint, tmp_path_factory.mktemp("int8") / "base",
                                QuantSpec(8, 0)).path
     shutil.copytree(tiny_codec_dir, base / "codec")
-    meta = json.loads((base / "config.json").read_text())
+    meta = json.loads((base / "vall_e.json").read_text())
     meta["config"]["codec"]["path"] = "codec"
-    (base / "config.json").write_text(json.dumps(meta))
+    (base / "vall_e.json").write_text(json.dumps(meta))
     return base
 
 

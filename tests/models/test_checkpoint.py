@@ -21,7 +21,7 @@ def make(tmp_path, d_model=32):
 
 def test_round_trip_restores_weights_vocab_and_codec(tmp_path):
     path, model = make(tmp_path)
-    assert sorted(p.name for p in path.iterdir()) == ["config.json", "model.safetensors", "vocab.json"]
+    assert sorted(p.name for p in path.iterdir()) == ["model.safetensors", "vall_e.json", "vocab.json"]
     loaded = load_checkpoint(path)
     assert loaded.step == 7 and loaded.codec_info == INFO
     assert loaded.tokenizer.vocab == PhonemeTokenizer(["a", "b", "ˈ", " "]).vocab
@@ -39,17 +39,17 @@ def test_missing_and_foreign_directories_are_refused(tmp_path):
     with pytest.raises(CheckpointError, match="not a directory"):
         load_checkpoint(tmp_path / "none")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(CheckpointError, match="config.json is missing"):
+    with pytest.raises(CheckpointError, match="vall_e.json is missing"):
         load_checkpoint(tmp_path / "empty")
 
 
 def test_other_family_and_version_are_refused(tmp_path):
     path, _ = make(tmp_path)
-    meta = json.loads((path / "config.json").read_text())
-    (path / "config.json").write_text(json.dumps({**meta, "family": "llm"}))
+    meta = json.loads((path / "vall_e.json").read_text())
+    (path / "vall_e.json").write_text(json.dumps({**meta, "family": "llm"}))
     with pytest.raises(CheckpointError, match="not an AR\\+NAR"):
         load_checkpoint(path)
-    (path / "config.json").write_text(json.dumps({**meta, "version": 99}))
+    (path / "vall_e.json").write_text(json.dumps({**meta, "version": 99}))
     with pytest.raises(CheckpointError, match="version 99"):
         load_checkpoint(path)
 

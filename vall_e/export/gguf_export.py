@@ -141,7 +141,8 @@ def _numpy(tensor: torch.Tensor, gguf):
 
 
 def _load(source: Path):
-    from vall_e.models.llm_checkpoint import META_FILE, load_llm_checkpoint
+    from vall_e.checkpoint_format import META_FILE
+    from vall_e.models.llm_checkpoint import load_llm_checkpoint
 
     meta_path = source / META_FILE
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}

@@ -55,6 +55,10 @@ def export_safetensors(source: str | Path, out: str | Path, dtype: str = "bfloat
 def copy_extras(source: Path, out: Path, skip: set[str] = frozenset()) -> None:
     """Files of the source the savers do not write (a codec directory beside the weights, a
     README, ...), except other weight files and the names in ``skip``."""
+    from vall_e.checkpoint_format import LEGACY_META_FILE, META_FILE
+
+    if (out / META_FILE).is_file():  # the saver wrote the metadata: an older AR+NAR source's
+        skip = set(skip) | {LEGACY_META_FILE}  # config.json holds the same record, now stale
     for item in source.iterdir():
         target = out / item.name
         if target.exists() or item.name in skip or \

@@ -1,6 +1,8 @@
-"""Checkpoint directories: ``config.json`` + ``model.safetensors`` + ``vocab.json``.
+"""Checkpoint directories: ``vall_e.json`` + ``model.safetensors`` + ``vocab.json``.
 
 The AR+NAR family's reader and writer; users load through ``vall_e.checkpoint.load_checkpoint``.
+Checkpoints written before both families shared ``vall_e.json`` keep their metadata in
+``config.json`` and still load (``checkpoint_format.metadata_file``); new ones never write it.
 A checkpoint is written into a temporary sibling directory and renamed into place
 (``vall_e.atomic``), so a crash mid-write never leaves a half checkpoint under the final name.
 Loading never unpickles: weights come from safetensors, metadata from JSON. A directory made
@@ -16,7 +18,14 @@ import torch
 from safetensors.torch import save_file
 
 from vall_e.atomic import read_json, staged_directory
-from vall_e.checkpoint_format import FORMAT, VERSION, Checkpoint, check_format
+from vall_e.checkpoint_format import (
+    FORMAT,
+    META_FILE,
+    VERSION,
+    Checkpoint,
+    check_format,
+    metadata_file,
+)
 from vall_e.codecs.base import CodecInfo
 from vall_e.config import Config
 from vall_e.errors import CheckpointError, VallEError
@@ -24,7 +33,7 @@ from vall_e.models.ar_nar import ARNARModel
 from vall_e.models.integrity import checksum_metadata, read_weights, verify_state
 from vall_e.text.tokenizer import PhonemeTokenizer
 
-CONFIG_FILE, WEIGHTS_FILE, VOCAB_FILE = "config.json", "model.safetensors", "vocab.json"
+WEIGHTS_FILE, VOCAB_FILE = "model.safetensors", "vocab.json"
 
 
 LoadedCheckpoint = Checkpoint  # the name the AR+NAR engine and older callers use
@@ -57,17 +66,18 @@ def save_checkpoint(
             "codec": codec_info.to_dict(),
             "config": config.to_dict(),
         }
-        (staging / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
+        (staging / META_FILE).write_text(json.dumps(meta, indent=2))
     return Path(directory)
 
 
 def read_metadata(directory: str | Path) -> dict:
+    """The checked metadata record of the AR+NAR checkpoint ``directory`` (either layout)."""
     directory = Path(directory)
     if not directory.is_dir():
         raise CheckpointError(f"checkpoint not found: {directory} is not a directory")
-    path = directory / CONFIG_FILE
-    if not path.is_file():
-        raise CheckpointError(f"{directory} is not a vall_e checkpoint: {CONFIG_FILE} is missing")
+    path = metadata_file(directory)
+    if path is None:
+        raise CheckpointError(f"{directory} is not a vall_e checkpoint: {META_FILE} is missing")
     return check_format(read_json(path), path, "ar_nar")
 
 
@@ -76,11 +86,12 @@ def load_ar_nar_checkpoint(directory: str | Path, device: str | torch.device = "
     Users call ``vall_e.checkpoint.load_checkpoint``, which picks the family first."""
     directory = Path(directory)
     meta = read_metadata(directory)
+    meta_path = metadata_file(directory)
     try:
-        config = Config.from_dict(meta["config"], source=str(directory / CONFIG_FILE))
+        config = Config.from_dict(meta["config"], source=str(meta_path))
         codec_info = CodecInfo.from_dict(meta["codec"])
     except (KeyError, VallEError) as exc:
-        raise CheckpointError(f"{directory}/{CONFIG_FILE} is invalid: {exc}") from None
+        raise CheckpointError(f"{meta_path} is invalid: {exc}") from None
     tokenizer = PhonemeTokenizer.load(directory / VOCAB_FILE)
     weights = directory / WEIGHTS_FILE
     from vall_e.quantize.runtime import is_quantized, load_quantized_weights
@@ -96,7 +107,7 @@ def load_ar_nar_checkpoint(directory: str | Path, device: str | torch.device = "
         model.load_state_dict(state, strict=True)
     except RuntimeError:
         raise CheckpointError(
-            f"{weights} does not match the model described in {CONFIG_FILE} "
+            f"{weights} does not match the model described in {meta_path.name} "
             "(weights from another model or config?)"
         ) from None
     model.to(device).eval()

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from vall_e.atomic import read_json, staged_directory
-from vall_e.checkpoint_format import FORMAT, VERSION, Checkpoint, check_format
+from vall_e.checkpoint_format import FORMAT, META_FILE, VERSION, Checkpoint, check_format
 from vall_e.codecs.base import CodecInfo
 from vall_e.config import CodecConfig, Config, ModelConfig
 from vall_e.errors import CheckpointError, VallEError
@@ -30,13 +30,13 @@ from vall_e.models.llm_layouts import (
 )
 from vall_e.models.llm_tts import LLMTTSModel
 
-META_FILE = "vall_e.json"
 # SNAC 24 kHz seen through our codec protocol: 7 sub-levels per 2048-sample frame
 SNAC_24KHZ_INFO = CodecInfo("snac", 24000, 24000 / 2048, 7, 4096)
 
 
 def is_hf_directory(directory: Path) -> bool:
-    """A ``save_pretrained`` directory (not one of our AR+NAR checkpoints)."""
+    """A ``save_pretrained`` directory (its ``config.json`` has a ``model_type``; an older
+    AR+NAR checkpoint's ``config.json`` is our metadata record and has none)."""
     config = Path(directory) / "config.json"
     if not config.is_file():
         return False
