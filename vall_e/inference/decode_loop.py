@@ -4,12 +4,17 @@ What differs by family is passed in as small functions; the loops themselves hol
 both share:
 
 - ``decode_steps``: each step draws one token per row from the current logits (``sampler``
-  sees the row's history for its penalties); a row stops when it draws one of ``stop_ids`` or
-  uses up its budget, and is then fed a filler while the others go on (its outputs are
-  ignored); the loop ends as soon as every row has stopped, so generation always ends.
-  ``advance(tokens, finished)`` feeds the drawn tokens through the model's cache and returns
-  the next logits: the AR+NAR engine embeds level-0 codes (``ar_nar_decode``), LLM-TTS feeds
-  layout ids to its Hugging Face LM (``llm_decode``).
+  sees the row's history for its penalties); a row finishes when it draws one of ``stop_ids``,
+  when ``ends(tokens, finished)`` says so, or when it uses up its budget. A finished row keeps
+  being fed while the others go on (its outputs are ignored): the first stop id as a filler,
+  or, with no stop ids, its own draws. The loop ends as soon as every row has finished, so
+  generation always ends. ``advance(tokens, finished)`` feeds the drawn tokens through the
+  model's cache and returns the next logits: the AR+NAR engine embeds level-0 codes
+  (``ar_nar_decode``), LLM-TTS feeds layout ids to its Hugging Face LM (``llm_decode``), and
+  the pointer-aligned AR (``pointer_decode``) adds the conditioning of the phoneme under its
+  pointer. That AR has no stop id (STOP is masked): its ``ends`` moves each row's phoneme
+  pointer by the duration head's prediction and ends the row once the pointer passes the
+  text's end.
 - ``beam_decode``: ``width`` hypotheses of one prompt as ``width`` rows; each step scores every
   row's processed log-probabilities (``TokenSampler.log_probs``), keeps the best ``width``
   extensions by cumulative log-probability (``BeamSearch``) and lets ``advance(tokens,
@@ -17,8 +22,7 @@ both share:
   finished hypothesis (length normalized) is returned: a true beam search, not W greedy decoders.
 
 ``allowed(logits, step)``, when given, masks the logits before each draw (LLM-TTS: its
-layout's next slot). The pointer-aligned AR (``pointer_decode``) keeps its own loop: its rows
-end by moving a phoneme pointer past the text, not by drawing a stop token.
+layout's next slot).
 """
 from __future__ import annotations
 
@@ -34,22 +38,26 @@ from vall_e.sampling.beam import BeamSearch
 @dataclass
 class StepOutput:
     step: int
-    tokens: torch.Tensor  # [B] the id each row drew (rows already finished: the stop id)
+    tokens: torch.Tensor  # [B] the id each row drew (rows already finished: the filler)
     active: torch.Tensor  # [B] bool: the row was still generating at this step
     stopped: torch.Tensor  # [B] bool: the row has drawn a stop id (now or before)
+    finished: torch.Tensor  # [B] bool: the row is done after this step (stop, ends or budget)
 
 
 def decode_steps(logits: torch.Tensor, advance: Callable, sampler: TokenSampler,
                  stop_ids: list[int], budgets: list[int], history: torch.Tensor | None = None,
-                 allowed: Callable | None = None) -> Iterator[StepOutput]:
+                 allowed: Callable | None = None,
+                 ends: Callable | None = None) -> Iterator[StepOutput]:
     """Yield one ``StepOutput`` per step from the prefill's last ``logits`` [B, V] until every
-    row has stopped or spent its budget (new tokens). ``history`` [B, t]: tokens already in
-    the responses (a forced prefix), which the penalties see. The module docstring has the
-    rules and what ``advance`` / ``allowed`` do."""
+    row has finished or spent its budget (new tokens). ``history`` [B, t]: tokens already in
+    the responses (a forced prefix), which the penalties see. ``ends(tokens, finished)`` ->
+    [B] bool, called once per step after the draw with the rows finished before it: rows that
+    end now for a reason of their own. The module docstring has the rules and what
+    ``advance`` / ``allowed`` do."""
     batch, device = logits.shape[0], logits.device
     if len(budgets) != batch or min(budgets) < 1:
         raise ValueError("every row needs a positive budget of new tokens")
-    stops = torch.tensor(stop_ids, device=device)
+    stops = torch.tensor(stop_ids, dtype=torch.long, device=device)
     limits = torch.tensor(budgets, device=device)
     if history is None:
         history = torch.zeros(batch, 0, dtype=torch.long, device=device)
@@ -60,10 +68,12 @@ def decode_steps(logits: torch.Tensor, advance: Callable, sampler: TokenSampler,
         active = ~finished
         is_stop = torch.isin(tokens, stops) & active
         stopped |= is_stop
-        tokens = torch.where(finished, torch.full_like(tokens, stop_ids[0]), tokens)
+        if stop_ids:
+            tokens = torch.where(finished, torch.full_like(tokens, stop_ids[0]), tokens)
         history = torch.cat([history, tokens[:, None]], dim=1)
-        finished = finished | is_stop | (step + 1 >= limits)
-        yield StepOutput(step, tokens, active, stopped.clone())
+        ended = is_stop if ends is None else is_stop | ends(tokens, finished)
+        finished = finished | ended | (step + 1 >= limits)
+        yield StepOutput(step, tokens, active, stopped.clone(), finished)
         if bool(finished.all()):
             return
         logits = advance(tokens, finished)

@@ -14,8 +14,10 @@ distribution); the pointer holds it that long divided by ``speed``, then moves o
 - no item exceeds ``safety_cap(text)`` frames nor the caller's ``max_steps``, whatever a
   broken model predicts.
 
-Returns per item the level-0 codes [T] and the durations [n] (frames per text position, what
-the NAR reads), with whether the item ended by passing eos.
+The loop is the shared one (``decode_loop.decode_steps``, with no stop id); this module adds
+the pointer (``_PointerState``): its conditioning, fed with every code, and its move after every
+draw, which is what ends a row. Returns per item the level-0 codes [T] and the durations [n]
+(frames per text position, what the NAR reads), with whether the item ended by passing eos.
 """
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ from dataclasses import dataclass
 
 import torch
 
-from vall_e.inference.ar_nar_decode import DecodeStats, _left_pad, cached_step
+from vall_e.inference.decode_loop import decode_steps
+from vall_e.inference.decode_step import DecodeStats, cached_step, left_pad
 from vall_e.models.ar_nar import ARNARModel
 from vall_e.models.layers import KVCache
 from vall_e.models.pointer import expected_frames
@@ -72,6 +75,43 @@ def _check(model: ARNARModel, sampler: TokenSampler, speed: float) -> None:
         raise ValueError(f"{', '.join(refused)} not available with a pointer-aligned model")
 
 
+class _PointerState:
+    """Each row's place in its text: the position it reads, the frame inside that position and
+    how many frames the position holds (the duration head's prediction at its first frame)."""
+
+    def __init__(self, model: ARNARModel, text: list[torch.Tensor], speed: float):
+        device = model.text_embedding.weight.device
+        self.model, self.speed, batch = model, speed, len(text)
+        self.lengths = torch.tensor([len(t) for t in text], device=device)
+        self.padded_text = torch.nn.utils.rnn.pad_sequence(text, batch_first=True)
+        self.pointer = torch.zeros(batch, dtype=torch.long, device=device)
+        self.inside = torch.zeros(batch, dtype=torch.long, device=device)
+        self.hold = torch.ones(batch, dtype=torch.long, device=device)  # frames the token gets
+        self.spoken = self.pointer.clone()  # the position each row read at the last step
+        self.passed_eos = torch.zeros(batch, dtype=torch.bool, device=device)
+
+    def conditioning(self) -> torch.Tensor:
+        """[B, 1, d] for the frame about to be predicted."""
+        last = self.padded_text.shape[1] - 1
+        ids = self.padded_text.gather(1, self.pointer.clamp(max=last)[:, None])[:, 0]
+        clock = torch.floor(self.inside.float() * self.speed).long()
+        return self.model.pointer.step(ids, clock)[:, None]
+
+    def move(self, hidden: torch.Tensor, finished: torch.Tensor) -> torch.Tensor:
+        """Advance past the frame just drawn from ``hidden`` [B, d] (rows already ``finished``
+        hold still); -> [B] bool: the row's pointer has passed eos. Tensors are replaced, not
+        changed in place: what a ``PointerStep`` holds stays that step's."""
+        predicted = expected_frames(self.model.duration_head(hidden)) / self.speed
+        self.hold = torch.where(self.inside == 0, predicted.round().long().clamp(min=1), self.hold)
+        advance = self.inside + 1 >= self.hold
+        self.spoken = self.pointer.clone()
+        self.pointer = torch.where(advance & ~finished, self.pointer + 1, self.pointer)
+        self.inside = torch.where(advance, torch.zeros_like(self.inside), self.inside + 1)
+        ended = self.pointer >= self.lengths
+        self.passed_eos = self.passed_eos | (ended & ~finished)
+        return ended
+
+
 @torch.inference_mode()
 def pointer_steps(
     model: ARNARModel,
@@ -83,55 +123,41 @@ def pointer_steps(
     rates: list[float | None] | None = None,
     stats: DecodeStats | None = None,
 ) -> Iterator[PointerStep]:
-    """The cached decoding loop, one ``PointerStep`` per frame until every row is done."""
+    """One ``PointerStep`` per frame until every row is done, from the one cached decoding
+    loop (``decode_loop.decode_steps``): no stop id, rows end when ``_PointerState.move``
+    says their pointer passed eos, or at their cap."""
     _check(model, sampler, speed)
-    device = model.text_embedding.weight.device
-    batch = len(text)
-    rates = rates or [None] * batch
-    lengths = torch.tensor([len(t) for t in text], device=device)
-    padded_text = torch.nn.utils.rnn.pad_sequence(text, batch_first=True)
-    pointer = torch.zeros(batch, dtype=torch.long, device=device)
-    inside = torch.zeros(batch, dtype=torch.long, device=device)
-    hold = torch.ones(batch, dtype=torch.long, device=device)  # frames the current token gets
-
-    def conditioning() -> torch.Tensor:  # [B, 1, d] for the frame about to be predicted
-        ids = padded_text.gather(1, pointer.clamp(max=padded_text.shape[1] - 1)[:, None])[:, 0]
-        clock = torch.floor(inside.float() * speed).long()
-        return model.pointer.step(ids, clock)[:, None]
-
+    if max_steps < 1:  # nothing may be generated
+        return
+    state = _PointerState(model, text, speed)
+    rates = rates or [None] * len(text)
     prefixes = [model.tts_prefix(0, t, p) for t, p in zip(text, prompts)]
     positions = [model.tts_positions(len(t), p.shape[-1], 0, r) for t, p, r in zip(text, prompts, rates)]
-    x, valid, pos = _left_pad(prefixes, positions)
-    x = torch.cat([x[:, :-1], x[:, -1:] + conditioning()], dim=1)  # SEP predicts frame 0
+    x, valid, pos = left_pad(prefixes, positions)
+    x = torch.cat([x[:, :-1], x[:, -1:] + state.conditioning()], dim=1)  # SEP predicts frame 0
     cache = KVCache(len(model.blocks))
     hidden = model.hidden_states(x, pos, valid, causal=True, cache=cache)
-    next_position = pos[:, -1] + 1
-    caps = torch.tensor([min(max_steps, safety_cap(len(t), speed)) for t in text], device=device)
-    history = torch.zeros(batch, 0, dtype=torch.long, device=device)
-    finished = torch.zeros(batch, dtype=torch.bool, device=device)
-    passed_eos = torch.zeros(batch, dtype=torch.bool, device=device)
-    logits_of = lambda h: _code_logits(model, h)  # noqa: E731
-    for step in range(int(caps.max())):
-        last = hidden[:, -1]
-        tokens = sampler(logits_of(last), history)
-        predicted = expected_frames(model.duration_head(last)) / speed
-        hold = torch.where(inside == 0, predicted.round().long().clamp(min=1), hold)
-        advance = inside + 1 >= hold
-        history = torch.cat([history, tokens[:, None]], dim=1)
-        spoken = pointer.clone()
-        pointer = torch.where(advance & ~finished, pointer + 1, pointer)
-        inside = torch.where(advance, torch.zeros_like(inside), inside + 1)
-        passed_eos = passed_eos | ((pointer >= lengths) & ~finished)
-        finished = finished | (pointer >= lengths) | (step + 1 >= caps)
-        yield PointerStep(tokens, spoken, finished, passed_eos, caps)
-        if bool(finished.all()):
-            return
-        step_input = model.code_embeddings[0](tokens)[:, None] + conditioning()
-        hidden, layers_run = cached_step(model, step_input, next_position[:, None], cache,
-                                         logits_of, sampler)
+    feed = {"last": hidden[:, -1], "position": pos[:, -1:] + 1}
+
+    def logits_of(h: torch.Tensor) -> torch.Tensor:
+        return _code_logits(model, h)
+
+    def ends(tokens: torch.Tensor, finished: torch.Tensor) -> torch.Tensor:
+        return state.move(feed["last"], finished)
+
+    def advance(tokens: torch.Tensor, finished: torch.Tensor) -> torch.Tensor:
+        step_input = model.code_embeddings[0](tokens)[:, None] + state.conditioning()
+        hidden, layers_run = cached_step(model, step_input, feed["position"], cache, logits_of,
+                                         sampler)
         if stats is not None:
             stats.layers_run.append(layers_run)
-        next_position = next_position + 1
+        feed["last"], feed["position"] = hidden[:, -1], feed["position"] + 1
+        return logits_of(feed["last"])
+
+    caps = [min(max_steps, safety_cap(len(t), speed)) for t in text]
+    cap_tensor = torch.tensor(caps, device=hidden.device)
+    for out in decode_steps(logits_of(feed["last"]), advance, sampler, [], caps, ends=ends):
+        yield PointerStep(out.tokens, state.spoken, out.finished, state.passed_eos, cap_tensor)
 
 
 def generate_pointer_ar(
