@@ -1,8 +1,8 @@
 """The pointer AR runs on the one decoding loop (decode_loop.decode_steps) and draws exactly what
 its own loop drew before it was folded in: same seed, same codes, durations, ends and stats.
 
-``_reference_steps`` is that former loop, kept verbatim as the oracle (pointer_decode.py before
-the fold); nothing in the package uses it.
+``_reference_steps`` is that former loop (``pointer_steps`` in pointer_decode.py at commit
+c65e300), kept verbatim as the oracle; nothing in the package uses it.
 """
 import pytest
 import torch
