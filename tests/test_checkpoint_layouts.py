@@ -27,8 +27,10 @@ def _same_weights(a, b) -> bool:
 
 def test_both_families_write_their_record_to_vall_e_json(random_checkpoints):
     ar_nar, llm = random_checkpoints["ar_nar"], random_checkpoints["llm"]
-    assert sorted(p.name for p in ar_nar.iterdir()) == ["model.safetensors", META_FILE, "vocab.json"]
-    assert (llm / META_FILE).is_file() and "model_type" in json.loads((llm / "config.json").read_text())
+    assert sorted(p.name for p in ar_nar.iterdir()) == ["model.safetensors", META_FILE,
+                                                        "vocab.json"]
+    hf_config = json.loads((llm / "config.json").read_text())  # the Hugging Face model's own
+    assert (llm / META_FILE).is_file() and "model_type" in hf_config
     for family, path in random_checkpoints.items():  # the family key tells them apart
         assert json.loads((path / META_FILE).read_text())["family"] == family
         assert checkpoint_family(path) == family and metadata_file(path) == path / META_FILE
@@ -72,7 +74,7 @@ def test_a_record_that_contradicts_the_directory_is_one_line(random_checkpoints,
     new = tmp_path / "new"
     shutil.copytree(random_checkpoints["ar_nar"], new)
     (new / META_FILE).write_text(json.dumps({**meta, "family": "llm"}))
-    with pytest.raises(CheckpointError, match="says family 'llm' but .* no Hugging Face config.json"):
+    with pytest.raises(CheckpointError, match="says family 'llm' but .* no Hugging Face config"):
         load_checkpoint(new)
     for family in ("tacotron", None):
         (new / META_FILE).write_text(json.dumps({**meta, "family": family}))
