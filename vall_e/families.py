@@ -2,9 +2,10 @@
 
 Code that must act by family (the checkpoint loader and writer, training, the random-checkpoint
 fixture) looks the family up here instead of branching on its name. Each entry holds the facts
-about the family and the functions that build, load, save and train it; the functions import
-their family's modules only when called, so this table costs nothing to import and imports none
-of the modules above it until then (``scripts/check_import_cycles.py`` still sees those edges).
+about the family and the functions that build, load, save and train it. The functions import
+their family's modules only when called, so importing the table loads only the record and error
+types; ``scripts/check_import_cycles.py`` counts those lazy imports all the same, and none of
+the modules they reach imports the table back.
 
 Reading *which* family a directory holds stays in ``vall_e.checkpoint.checkpoint_family``;
 fine-tuning's own per-family operations are ``finetune.family``.
