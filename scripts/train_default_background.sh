@@ -3,7 +3,7 @@
 #   bash scripts/train_default_background.sh model    # train (resume) from the committed shards
 #   bash scripts/train_default_background.sh corpus   # continue the teacher corpus on 2 cores
 # "model" needs nothing but the repository: the training data is data/default-shards and the
-# run starts from the shipped weights (train.init_from); with runs/default it resumes. The
+# run starts from the shipped weights (train.init_from); with a run in train.output_dir it resumes. The
 # corpus job is only for more data: prepare its new items into data/default-shards afterwards
 # (python -m vall_e.data prepare --yaml configs/default.yaml --input runs/corpus/v1/train
 # --output data/default-shards). Do not run the two together: on 2 cores they share both and
@@ -20,7 +20,8 @@ start() {  # start NAME PATTERN CMD...: unless a process matching PATTERN alread
 }
 case $which in
   model)
-    resume=(); [ -f runs/default/lightning/last.ckpt ] && resume=(--resume)
+    out=$(python -c "import yaml; print(yaml.safe_load(open('configs/default.yaml'))['train']['output_dir'])")
+    resume=(); [ -f "$out/lightning/last.ckpt" ] && resume=(--resume)
     OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE start train 'vall_e.train --yaml configs/default.yaml' \
       python -m vall_e.train --yaml configs/default.yaml "${resume[@]}" ;;
   corpus)
