@@ -1,8 +1,6 @@
 """Shared-prefix decoding: a pass over the cached prefix equals one isolated forward, windows
 fill every frame and level, a stream's windows add up to the sentence, --speed scales it, and
 the engine streams and synthesizes such a checkpoint."""
-import json
-
 import pytest
 import torch
 
@@ -101,11 +99,8 @@ def test_one_window_as_large_as_the_sentence_is_the_one_pass_result():
 @pytest.fixture(scope="module")
 def shared_engine(tmp_path_factory, tiny_codec_dir):
     directory = save_random_checkpoint("ar_nar", tmp_path_factory.mktemp("shared") / "ckpt",
-                                       tiny_codec_dir, max_ar_steps=200, alignment="durations")
-    meta = next(p for p in (directory / "vall_e.json", directory / "config.json") if p.is_file())
-    record = json.loads(meta.read_text())  # same weights, the shared-prefix layout
-    record["config"]["model"]["shared_prefix"] = True
-    meta.write_text(json.dumps(record))
+                                       tiny_codec_dir, max_ar_steps=200, alignment="durations",
+                                       shared_prefix=True)
     return ARNAREngine.from_checkpoint(directory, device="cpu")
 
 

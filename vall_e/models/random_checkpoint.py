@@ -24,7 +24,7 @@ def save_random_checkpoint(family: str, directory: str | Path, codec_dir: str | 
                            d_model: int = 32, n_layers: int = 2, n_heads: int = 2,
                            n_levels: int = 2, ffn_mult: float = 2.0, max_ar_steps: int = 40,
                            text: str = PANGRAM, seed: int = 0, fan_in_init: bool = False,
-                           alignment: str = "none") -> Path:
+                           alignment: str = "none", shared_prefix: bool = False) -> Path:
     """Write a random-weight ``family`` checkpoint over an EnCodec with ``n_levels`` levels.
 
     ``fan_in_init`` redraws every matrix with std 1/sqrt(fan-in) and embeddings with std 1:
@@ -36,7 +36,8 @@ def save_random_checkpoint(family: str, directory: str | Path, codec_dir: str | 
     model_config = ModelConfig(family=family, d_model=d_model, n_layers=n_layers,
                                n_heads=n_heads, ffn_mult=ffn_mult, dropout=0.0,
                                tasks=list(entry.tasks), layout=entry.fresh_layout,
-                               max_positions=4096, alignment=alignment)
+                               max_positions=4096, alignment=alignment,
+                               shared_prefix=shared_prefix)
     config = Config(model=model_config,
                     codec=CodecConfig(name="encodec", path=str(codec_dir), n_levels=n_levels),
                     inference=InferenceConfig(max_ar_steps=max_ar_steps, input_prompt_length=1.0))
