@@ -199,6 +199,8 @@ class ARNARModel(nn.Module):
         """
         key_valid = cache.extend_mask(valid) if cache is not None else valid
         mask = attention_mask(x.shape[1], key_valid, causal, isolated_prefix)
+        if probe is None and not causal and isolated_prefix is None and bool(key_valid.all()):
+            mask = None  # every key for every query: SDPA's unmasked kernels (same result, faster)
         rope = self.rotary(positions)
         outputs = []
         for index, block in enumerate(self.blocks):
