@@ -87,6 +87,7 @@ def _sampler(model, settings, seed):
                         stop_token=model.stop_token)
 
 
+@pytest.mark.slow  # 15 cases x ~1 s; the fast tier keeps test_generate_pointer_ar_reads_the_same_steps
 @pytest.mark.parametrize("settings, max_steps, speed", CASES)
 @pytest.mark.parametrize("seed", range(3))
 def test_the_shared_loop_draws_what_the_pointer_loop_drew(settings, max_steps, speed, seed):
