@@ -112,3 +112,16 @@ def test_the_engine_streams_within_a_sentence_and_synthesizes(shared_engine, ref
     chunks = list(engine.stream("Hello there, how are you today?", speaker, params))
     assert len(chunks) >= 2
     assert sum(c.numel() for c in chunks) == whole.audio.numel()
+
+
+def test_fewer_first_window_passes_still_fill_the_same_frames():
+    model = _model()
+    text, prompts = _items()
+    chunks = list(stream_sentence_codes(model, text[0], prompts[0], *_samplers(), n_levels=LEVELS,
+                                        speed=0.25, first_frames=3, chunk_frames=4, first_steps=1))
+    whole = list(stream_sentence_codes(model, text[0], prompts[0], *_samplers(), n_levels=LEVELS,
+                                       speed=0.25, first_frames=3, chunk_frames=4))
+    assert [c.shape for c in chunks] == [c.shape for c in whole]
+    with pytest.raises(ValueError, match="level-0 steps"):
+        list(stream_sentence_codes(model, text[0], prompts[0], *_samplers(), n_levels=LEVELS,
+                                   first_steps=0))
