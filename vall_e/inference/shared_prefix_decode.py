@@ -108,12 +108,15 @@ def fill_window(model, prefix: EncodedPrefix, text: list[torch.Tensor], lengths:
     spans = [(w.context, w.end) for w in windows]
     masked = [torch.arange(c, e, device=cd.device) >= w.start
               for (c, e), w, cd in zip(spans, windows, codes)]
+    # the same for every pass over a window: its frames' conditioning and positions
+    conditioning = [layout.frame_conditioning(model, t, d, c, e)
+                    for t, d, (c, e) in zip(text, lengths, spans)]
+    positions = [layout.pass_positions(model, n_text, n_prompt, c, e - c)
+                 for n_text, n_prompt, (c, e) in zip(prefix.n_text, prefix.n_prompt, spans)]
     for step in range(steps):
-        inputs, positions = [], []
-        for i, ((c, e), item_masked) in enumerate(zip(spans, masked)):
-            frames = layout.level0_inputs(model, text[i], lengths[i], codes[i][0, c:e], item_masked, c, e)
-            inputs.append(torch.cat([layout.mode_token(model, 0), frames]))
-            positions.append(layout.pass_positions(model, prefix.n_text[i], prefix.n_prompt[i], c, e - c))
+        inputs = [torch.cat([layout.mode_token(model, 0),
+                             layout.level0_inputs(model, cond, codes[i][0, c:e], masked[i])])
+                  for i, ((c, e), cond) in enumerate(zip(spans, conditioning))]
         hidden = _pass_hidden(model, prefix, inputs, positions)
         share = float(mask_share((step + 1) / steps)) if step + 1 < steps else 0.0
         for i, ((c, e), w) in enumerate(zip(spans, windows)):
@@ -121,11 +124,9 @@ def fill_window(model, prefix: EncodedPrefix, text: list[torch.Tensor], lengths:
             masked[i] = unmask_step(logits, codes[i][0, c:e], masked[i], share, w.end - w.start,
                                     ar_sampler)  # writes the draws into codes[i] (a view)
     for level in range(1, n_levels):
-        inputs, positions = [], []
-        for i, (c, e) in enumerate(spans):
-            frames = layout.nar_inputs(model, text[i], lengths[i], codes[i][:, c:e], level, c, e)
-            inputs.append(torch.cat([layout.mode_token(model, level), frames]))
-            positions.append(layout.pass_positions(model, prefix.n_text[i], prefix.n_prompt[i], c, e - c))
+        inputs = [torch.cat([layout.mode_token(model, level),
+                             layout.nar_inputs(model, cond, codes[i][:, c:e], level)])
+                  for i, ((c, e), cond) in enumerate(zip(spans, conditioning))]
         hidden = _pass_hidden(model, prefix, inputs, positions)
         for i, ((c, e), w) in enumerate(zip(spans, windows)):
             logits = model.level_logits(hidden[i, 1 + w.start - c:1 + e - c], level)

@@ -198,9 +198,10 @@ class ARNARModel(nn.Module):
         themselves (``layers.attention_mask``; ``model.shared_prefix``).
         """
         key_valid = cache.extend_mask(valid) if cache is not None else valid
-        mask = attention_mask(x.shape[1], key_valid, causal, isolated_prefix)
         if probe is None and not causal and isolated_prefix is None and bool(key_valid.all()):
             mask = None  # every key for every query: SDPA's unmasked kernels (same result, faster)
+        else:
+            mask = attention_mask(x.shape[1], key_valid, causal, isolated_prefix)
         rope = self.rotary(positions)
         outputs = []
         for index, block in enumerate(self.blocks):

@@ -68,17 +68,29 @@ def frame_conditioning(model, text_ids: torch.Tensor, durations: torch.Tensor, s
     return model.pointer.frames(text_ids, durations)[start:end]
 
 
-def level0_inputs(model, text_ids, durations, codes, masked, start: int, end: int) -> torch.Tensor:
-    """Level-0 pass frame inputs [end - start, d]: ``codes``/``masked`` [end - start] of frames
-    start..end-1 (the MASK vector where masked), plus their conditioning."""
+def level0_inputs(model, conditioning: torch.Tensor, codes: torch.Tensor,
+                  masked: torch.Tensor) -> torch.Tensor:
+    """Level-0 pass frame inputs [T, d]: ``codes``/``masked`` [T] of a window's frames (the
+    MASK vector where masked), plus their ``conditioning`` [T, d] (``frame_conditioning``)."""
     known = model.code_embeddings[0](codes.clamp(0, model.codebook_size - 1))
     frames = torch.where(masked[:, None], model.durations_mode.mask.to(known.dtype), known)
-    return frames + frame_conditioning(model, text_ids, durations, start, end)
+    return frames + conditioning
 
 
-def nar_inputs(model, text_ids, durations, codes, level: int, start: int, end: int) -> torch.Tensor:
-    """NAR pass frame inputs [end - start, d]: levels < ``level`` of ``codes`` [K, end - start]."""
-    return model.embed_frames(codes, level) + frame_conditioning(model, text_ids, durations, start, end)
+def nar_inputs(model, conditioning: torch.Tensor, codes: torch.Tensor, level: int) -> torch.Tensor:
+    """NAR pass frame inputs [T, d]: levels < ``level`` of a window's ``codes`` [K, T], plus
+    their ``conditioning`` [T, d]."""
+    return model.embed_frames(codes, level) + conditioning
+
+
+def _item(model, text_ids: torch.Tensor, prompt: torch.Tensor, durations: torch.Tensor,
+          start: int, end: int):
+    """What every training pass over frames start..end-1 of one item needs: its prefix, the
+    prefix's positions, the pass's positions and the frames' conditioning."""
+    n_text, n_prompt = len(text_ids), prompt.shape[-1]
+    return (prefix_sequence(model, text_ids, prompt), prefix_positions(model, n_text, n_prompt),
+            pass_positions(model, n_text, n_prompt, start, end - start),
+            frame_conditioning(model, text_ids, durations, start, end))
 
 
 def crop_window(length: int, probability: float, generator: torch.Generator | None = None):
@@ -120,11 +132,13 @@ def level0_and_duration_losses(model, text: list, prompts: list, responses: list
     for text_ids, prompt, response, dur, (start, end), masked in zip(
             text, prompts, responses, durations, windows, masks):
         codes = response[0, start:end]
-        prefixes.append(prefix_sequence(model, text_ids, prompt))
-        prefix_pos.append(prefix_positions(model, len(text_ids), prompt.shape[-1]))
-        inputs = level0_inputs(model, text_ids, dur, codes, masked, start, end)
-        passes.append(torch.cat([mode_token(model, 0), inputs]))
-        pass_pos.append(pass_positions(model, len(text_ids), prompt.shape[-1], start, end - start))
+        prefix, positions, window_positions, conditioning = _item(model, text_ids, prompt, dur,
+                                                                  start, end)
+        prefixes.append(prefix)
+        prefix_pos.append(positions)
+        passes.append(torch.cat([mode_token(model, 0),
+                                 level0_inputs(model, conditioning, codes, masked)]))
+        pass_pos.append(window_positions)
         target = torch.where(masked, codes, torch.full_like(codes, IGNORE))
         targets.append(torch.cat([torch.full((1,), IGNORE, dtype=torch.long, device=codes.device), target]))
     hidden, packed_targets = _forward(model, prefixes, passes, prefix_pos, pass_pos, targets)
@@ -146,11 +160,12 @@ def nar_hidden(model, text: list, prompts: list, responses: list, levels: list[i
     for text_ids, prompt, response, level, dur, (start, end) in zip(
             text, prompts, responses, levels, durations, windows):
         codes = response[:, start:end]
-        prefixes.append(prefix_sequence(model, text_ids, prompt))
-        prefix_pos.append(prefix_positions(model, len(text_ids), prompt.shape[-1]))
-        passes.append(torch.cat([mode_token(model, level),
-                                 nar_inputs(model, text_ids, dur, codes, level, start, end)]))
-        pass_pos.append(pass_positions(model, len(text_ids), prompt.shape[-1], start, end - start))
+        prefix, positions, window_positions, conditioning = _item(model, text_ids, prompt, dur,
+                                                                  start, end)
+        prefixes.append(prefix)
+        prefix_pos.append(positions)
+        passes.append(torch.cat([mode_token(model, level), nar_inputs(model, conditioning, codes, level)]))
+        pass_pos.append(window_positions)
         targets.append(torch.cat([torch.full((1,), IGNORE, dtype=torch.long, device=codes.device),
                                   codes[level]]))
     return _forward(model, prefixes, passes, prefix_pos, pass_pos, targets)
