@@ -25,7 +25,7 @@ EXTRAS = {
     # gguf too: the export tests run in CI, whose install is `.[dev,data,eval]`
     # nbclient + ipykernel execute notebooks/ in the tests (ipykernel's own "python3" kernel
     # spec: no `jupyter kernelspec install` step); matplotlib draws their plots
-    "dev": ["pytest>=8", "pytest-timeout>=2", "hypothesis>=6", "gguf>=0.19", "nbclient>=0.10",
+    "dev": ["pytest>=8", "pytest-timeout>=2", "pytest-xdist>=3.5", "hypothesis>=6", "gguf>=0.19", "nbclient>=0.10",
             "nbformat>=5.9", "ipykernel>=6.29", "matplotlib>=3.8",
             # the server's tests: the server itself, an HTTP client, the real openai client,
             # and selenium driving Debian's chromium (.ci/run installs chromium)

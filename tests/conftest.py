@@ -5,8 +5,8 @@ as subprocesses: a random-weight EnCodec -> a synthetic corpus -> `vall_e.data p
 `vall_e.train` (2 layers, width 32, a few dozen steps). Tests that need a trained checkpoint
 use it instead of training their own.
 
-Two tiers: ``python -m pytest -m "not slow"`` (the inner loop, under a minute) and the full
-suite (CI). A test is ``slow`` when it is marked so (subprocess pipelines, notebooks, DDP,
+Two tiers: ``python -m pytest -m "not slow" -n 2 --dist worksteal`` (the inner loop, under a
+minute) and the full suite (CI). A test is ``slow`` when it is marked so (subprocess pipelines, notebooks, DDP,
 codec training, servers, the browser) or when it needs ``tiny_run`` / ``tiny_llm_run``: those
 fixtures train through subprocesses, which alone costs more than the whole fast tier.
 """
@@ -19,6 +19,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+# Keep compiled bytecode (ours and pytest's rewritten test modules) between runs even where the
+# environment sets PYTHONDONTWRITEBYTECODE: recompiling ~300 files costs seconds every run.
+sys.dont_write_bytecode = False
+if os.environ.get("PYTEST_XDIST_WORKER"):  # `-n 2`: one torch thread per worker, not two each
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("WANDB_MODE", "disabled")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
