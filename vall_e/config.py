@@ -324,6 +324,9 @@ class InferenceConfig:
     # levels 1..N-1). Fewer NAR passes; and a NAR that guesses a level worse than leaving it out
     # (measured for the default model in training) can be kept out of the audio. None = all
     levels: Optional[int] = None
+    # AR+NAR shared-prefix models: level-0 passes of a stream's first window only (later windows
+    # and one-pass synthesis keep model.level0_steps); fewer make the first audio come sooner
+    stream_first_steps: Optional[int] = None
     # sampler settings this model was measured best with (SamplingParams fields, e.g.
     # {ar_temp: 0.6}); they replace SamplingParams' defaults, and command-line flags override them
     sampling: dict = field(default_factory=dict)
@@ -347,6 +350,10 @@ class Config:
         if levels is not None and not 1 <= levels <= self.codec.n_levels:
             raise ConfigError(f"inference.levels must be between 1 and codec.n_levels "
                               f"({self.codec.n_levels}), got {levels}")
+        first = self.inference.stream_first_steps
+        if first is not None and (self.model.family != "ar_nar" or first < 1):
+            raise ConfigError(f"inference.stream_first_steps must be >= 1 and is for AR+NAR "
+                              f"models, got {first} for family {self.model.family}")
         if self.inference.sampling:
             # imported here: the config module stays light
             from vall_e.sampling.params import SamplingParams

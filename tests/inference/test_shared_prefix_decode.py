@@ -1,6 +1,8 @@
 """Shared-prefix decoding: a pass over the cached prefix equals one isolated forward, windows
 fill every frame and level, a stream's windows add up to the sentence, --speed scales it, and
 the engine streams and synthesizes such a checkpoint."""
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -125,3 +127,35 @@ def test_fewer_first_window_passes_still_fill_the_same_frames():
     with pytest.raises(ValueError, match="level-0 steps"):
         list(stream_sentence_codes(model, text[0], prompts[0], *_samplers(), n_levels=LEVELS,
                                    first_steps=0))
+
+
+def test_the_engine_streams_with_the_configured_first_window_passes(shared_engine, reference_wav,
+                                                                    monkeypatch):
+    import vall_e.inference.shared_prefix_stream as stream_module
+
+    seen = []
+    real = stream_module.fill_window
+
+    def counting(*args, **kwargs):
+        seen.append(args[-1])  # steps: the first window's count, None for later windows
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(stream_module, "fill_window", counting)
+    engine = shared_engine
+    speaker = engine.speaker_for(reference_wav, SamplingParams(), engine.defaults)
+    params = SamplingParams(seed=3, speed=0.3)
+    monkeypatch.setattr(engine, "defaults", replace(engine.defaults, stream_first_steps=3))
+    list(engine.stream("Hello there, how are you today?", speaker, params))
+    assert seen[0] == 3 and len(seen) >= 2 and set(seen[1:]) == {None}
+
+
+def test_stream_first_steps_is_checked_in_the_config():
+    from vall_e.config import Config
+    from vall_e.errors import ConfigError
+
+    assert Config.from_dict({"inference": {"stream_first_steps": 6}}).inference.stream_first_steps == 6
+    with pytest.raises(ConfigError, match="stream_first_steps"):
+        Config.from_dict({"inference": {"stream_first_steps": 0}})
+    with pytest.raises(ConfigError, match="stream_first_steps"):
+        Config.from_dict({"model": {"family": "llm", "layout": "flat"},
+                          "inference": {"stream_first_steps": 4}})

@@ -42,6 +42,8 @@ class PromptSettings:
     max_text_chars: int = 1000
     # AR+NAR: codec levels generated and decoded (the NAR fills 1..levels-1); None = all
     levels: int | None = None
+    # AR+NAR shared-prefix streams: level-0 passes of the first window (None = the model's)
+    stream_first_steps: int | None = None
 
 
 def cap_steps(settings: PromptSettings, max_length: int | None) -> PromptSettings:

@@ -56,7 +56,7 @@ class ARNAREngine:
         inference = checkpoint.config.inference
         self.defaults = PromptSettings(
             inference.language, inference.max_ar_steps, inference.input_prompt_length,
-            inference.max_text_chars, inference.levels,
+            inference.max_text_chars, inference.levels, inference.stream_first_steps,
         )
         # the sampler settings used when a call passes none (CLI flags override them one by one)
         self.default_sampling = SamplingParams.from_mapping(inference.sampling, "inference.sampling")
@@ -296,7 +296,7 @@ class ARNAREngine:
                     self.model, self.codec, self.text_ids(sentence, settings),
                     self._prompt(speaker, settings), TokenSampler(params, "ar", generator),
                     TokenSampler(params, "nar", generator), self._levels(settings), params.speed,
-                    settings.max_ar_steps)
+                    settings.max_ar_steps, first_steps=settings.stream_first_steps)
                 continue
             if self.model.durations_mode is not None:  # all codes in ~a dozen passes, decode windowed
                 (codes,), *_ = self.synthesize_codes([sentence], speaker, params, settings)
