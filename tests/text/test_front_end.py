@@ -5,7 +5,8 @@ import pytest
 
 from vall_e.errors import TextError
 from vall_e.text import PhonemeTokenizer, normalize_text, phonemize
-from vall_e.text.front_end import phoneme_ids, prepare_text, text_units, training_units
+from vall_e.text.front_end import (load_text_units, phoneme_ids, prepare_text, text_units,
+                                   training_units)
 
 SETTINGS = SimpleNamespace(language="en-us", max_text_chars=300)
 
@@ -37,3 +38,10 @@ def test_phoneme_ids_wrap_the_phonemes():
     phones = phonemize("hi there", "en-us")
     tokenizer = PhonemeTokenizer.from_phoneme_lists([phones])
     assert phoneme_ids(" hi   there ", SETTINGS, tokenizer) == tokenizer.encode(phones)
+
+
+def test_load_text_units_loads_the_language_or_refuses_it():
+    load_text_units("en-us")  # espeak-ng and its English data, ready for the first synthesis
+    load_text_units("no-such-language", kind="characters")  # characters need nothing loaded
+    with pytest.raises(TextError, match="unknown language"):
+        load_text_units("no-such-language")

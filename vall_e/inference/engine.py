@@ -38,7 +38,7 @@ from vall_e.inference.speaker import SpeakerProfile
 from vall_e.models.checkpoint import LoadedCheckpoint, load_checkpoint
 from vall_e.sampling import SamplingParams, TokenSampler, make_generator
 from vall_e.text import phonemes_to_string, split_sentences
-from vall_e.text.front_end import phoneme_ids
+from vall_e.text.front_end import load_text_units, phoneme_ids
 from vall_e.voices import find_voice, shipped_voices
 
 __all__ = ["ARNAREngine", "PromptSettings", "SynthesisResult", "resolve_device"]
@@ -60,6 +60,7 @@ class ARNAREngine:
         )
         # the sampler settings used when a call passes none (CLI flags override them one by one)
         self.default_sampling = SamplingParams.from_mapping(inference.sampling, "inference.sampling")
+        load_text_units(self.defaults.language)  # espeak-ng's start-up is loading, not synthesis
 
     @classmethod
     def from_checkpoint(

@@ -48,6 +48,14 @@ def prepare_text(text: str, settings) -> str:
     return text
 
 
+def load_text_units(language: str, kind: str = "phonemes") -> None:
+    """Load now what ``text_units`` needs for ``language`` (for phonemes: espeak-ng, the
+    language's voice and dictionary, ~0.1-0.3 s once per process), so that an engine pays it
+    when it loads rather than inside its first synthesis; an unknown language is refused here."""
+    if kind == "phonemes":
+        phonemize("a", language)
+
+
 def text_units(text: str, language: str, kind: str = "phonemes") -> list[str]:
     """The units of ``kind`` (see ``UNIT_KINDS``) of ``text``, which ``prepare_text`` (or the
     caller) has already normalized: it is not normalized again here."""
