@@ -115,3 +115,12 @@ def test_no_sampler_config_means_the_models_own_settings(llm_interface, llm_spea
     first, second = (generate(llm_interface, llm_speaker, GenerationType.REGULAR, text="Hello there.",
                               sampler=None).audio for _ in range(2))
     assert torch.equal(first, second)  # greedy, as the model's settings say (temperature 1 would differ)
+
+
+def test_sentences_yields_the_chunked_sentences_one_by_one(llm_interface, llm_speaker):
+    chunked = generate(llm_interface, llm_speaker, GenerationType.CHUNKED)
+    chunks = list(llm_interface.sentences(GenerationConfig(
+        text=TWO_SENTENCES, speaker=llm_speaker, sampler_config=GREEDY, max_length=MAX_LENGTH)))
+    assert [c.text_index for c in chunks] == [0, 1]
+    for chunk, piece in zip(chunks, chunked.chunks):
+        assert torch.equal(chunk.audio, piece)

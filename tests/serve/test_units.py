@@ -83,3 +83,23 @@ def test_worker_runs_in_order_refuses_when_full_and_skips_cancelled_jobs():
     got, stats = asyncio.run(scenario())
     assert got == [["first"], ["second"], []]
     assert (stats["done"], stats["cancelled"], stats["waiting"]) == (2, 1, 0)
+
+
+def test_whole_file_answers_are_made_sentence_by_sentence_and_streams_by_the_stream():
+    from types import SimpleNamespace
+
+    from vall_e.interface import GenerationType
+    from vall_e.serve.synth import Synthesizer
+
+    calls = []
+    interface = SimpleNamespace(
+        engine=SimpleNamespace(default_sampling=SamplingParams()),
+        stream=lambda config: calls.append(("stream", config.generation_type)) or iter(["s"]),
+        sentences=lambda config: calls.append(("sentences", config.generation_type)) or iter(["w"]))
+    store = SimpleNamespace(resolve=lambda voice: None)
+    synth = Synthesizer(interface, store)
+    job = SimpleNamespace(cancelled=False)
+    for stream in (True, False):
+        config = synth.config("Hello there.", {}, 1.0, stream=stream)
+        assert list(synth.work(config, "kumo")(job)) == (["s"] if stream else ["w"])
+    assert calls == [("stream", GenerationType.STREAM), ("sentences", GenerationType.CHUNKED)]

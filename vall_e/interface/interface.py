@@ -143,6 +143,17 @@ class Interface:
                 yield AudioChunk(audio, self.sample_rate, index, text_index, clock())
                 index += 1
 
+    def sentences(self, config: GenerationConfig) -> Iterator[AudioChunk]:
+        """One chunk per sentence (the pieces ``CHUNKED`` makes), each synthesized in one pass
+        and yielded when it is done: ``generate``'s whole-sentence quality, with a chance to
+        stop between sentences (the server's non-streaming answers)."""
+        config.validate()
+        clock = Stopwatch()
+        params, settings = config.sampling_params(), self._settings(config)
+        for index, piece in enumerate(self._chunks(config)):
+            (result,) = self._synthesize([piece], config, params, settings)
+            yield AudioChunk(result.audio, self.sample_rate, index, index, clock())
+
     # ----- helpers ------------------------------------------------------------------------
     def _settings(self, config: GenerationConfig | None) -> PromptSettings:
         language = (config.language if config else None) or self.config.language

@@ -1,8 +1,9 @@
-"""The server's bridge to the library: a request's fields -> one ``Interface.stream`` call.
+"""The server's bridge to the library: a request's fields -> one ``Interface`` call.
 
-Both streaming and whole-file answers come from ``Interface.stream``, so a job yields audio
-as the engine makes it (per sentence for AR+NAR today; whatever finer chunks the engine
-yields later pass through unchanged) and a cancelled job stops between chunks. Sampler
+A streaming answer comes from ``Interface.stream`` (audio as the engine makes it: windows
+within a sentence for the default model), a whole-file answer from ``Interface.sentences``
+(each sentence in one pass: no window edges, less compute). Either way the job yields audio
+chunk by chunk and a cancelled job stops between chunks. Sampler
 fields a request leaves out keep the model's own measured defaults (its
 ``inference.sampling``), not SamplerConfig's generic ones.
 """
@@ -68,8 +69,12 @@ class Synthesizer:
     def sample_rate(self) -> int:
         return self.interface.sample_rate
 
-    def config(self, text: str, overrides: dict, speed: float) -> GenerationConfig:
-        """Validated before the job is queued, so bad values are a 400 at once."""
+    def config(self, text: str, overrides: dict, speed: float,
+               stream: bool = True) -> GenerationConfig:
+        """Validated before the job is queued, so bad values are a 400 at once. ``stream``:
+        audio as the model makes it (``Interface.stream``: windows within a sentence for the
+        default model); else sentence by sentence in one pass each (``Interface.sentences``:
+        no window edges, and about a third of the windows' compute for the default model)."""
         params = sampling_params(self.interface.engine.default_sampling, overrides)
         extra = {}
         home = speed_home()
@@ -80,7 +85,8 @@ class Synthesizer:
             params = replace(params or self.interface.engine.default_sampling, speed=speed)
         elif home == "generation":
             extra["speed"] = speed
-        config = GenerationConfig(text=text, generation_type=GenerationType.STREAM,
+        kind = GenerationType.STREAM if stream else GenerationType.CHUNKED
+        config = GenerationConfig(text=text, generation_type=kind,
                                   sampler_config=params, **extra)
         try:
             config.validate()
@@ -92,7 +98,9 @@ class Synthesizer:
         """The worker-thread job: encode (or reuse) the voice, then yield audio chunks."""
         def run(job):
             speaker = self.store.resolve(voice)
-            for chunk in self.interface.stream(replace(config, speaker=speaker)):
+            make = self.interface.stream if config.generation_type == GenerationType.STREAM \
+                else self.interface.sentences
+            for chunk in make(replace(config, speaker=speaker)):
                 yield chunk
                 if job.cancelled:
                     return
