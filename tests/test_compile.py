@@ -141,3 +141,49 @@ def test_cli_compile_and_dtype(random_checkpoints, reference_wav, tmp_path, monk
     code = run_main(main, ["Hello.", str(reference_wav), str(out), "--model",
                            str(random_checkpoints["ar_nar"]), "--compile", "--layer-skip"])
     assert code == 2 and "drop --compile" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("backend", [None, "eager"])
+def test_compiled_frame_passes_equal_the_eager_shared_prefix_decoding(random_checkpoints,
+                                                                      tiny_codec_dir, tmp_path,
+                                                                      backend):
+    from vall_e.compile import FramePasser
+    from vall_e.inference import shared_prefix_decode
+    from vall_e.inference.shared_prefix_stream import stream_sentence_codes
+    from vall_e.models.random_checkpoint import save_random_checkpoint
+
+    directory = save_random_checkpoint("ar_nar", tmp_path / "shared", tiny_codec_dir,
+                                       alignment="durations", shared_prefix=True)
+    model = load_checkpoint(directory).model
+    passer = FramePasser(model, compile=backend is not None, backend=backend or "inductor")
+    text = [torch.arange(3, 15), torch.arange(2, 9)]  # two lengths: padded keys in the batch
+    levels = model.n_levels
+    prompts = [torch.randint(0, 1024, (levels, 20), generator=torch.Generator().manual_seed(1))] * 2
+
+    def decode(use):
+        samplers = [TokenSampler(GREEDY, role, make_generator(0, "cpu")) for role in ("ar", "nar")]
+        whole = shared_prefix_decode.generate(model, text, prompts, *samplers,
+                                              n_levels=levels, speed=0.5, passer=use)[0]
+        streamed = list(stream_sentence_codes(model, text[0], prompts[0], *samplers,
+                                              n_levels=levels, speed=0.3, first_frames=5,
+                                              chunk_frames=7, passer=use))
+        return whole, streamed
+
+    (eager_whole, eager_streamed), (whole, streamed) = decode(None), decode(passer)
+    assert all(torch.equal(a, b) for a, b in zip(eager_whole, whole))
+    assert len(streamed) >= 2 and all(torch.equal(a, b) for a, b in zip(eager_streamed, streamed))
+    assert passer.pass_fn.compiled == (backend is not None)
+
+
+def test_engine_compile_of_a_shared_prefix_model_compiles_its_frame_passes(
+        tiny_codec_dir, tmp_path, reference_wav, monkeypatch):
+    from vall_e.models.random_checkpoint import save_random_checkpoint
+
+    monkeypatch.setattr(compile_module, "DEFAULT_BACKEND", "eager")
+    directory = save_random_checkpoint("ar_nar", tmp_path / "shared", tiny_codec_dir,
+                                       alignment="durations", shared_prefix=True)
+    eager = load_engine(directory, "cpu")
+    compiled = load_engine(directory, "cpu", compile=True)
+    assert compiled.frame_passer is not None and compiled.frame_passer.pass_fn.compiled
+    assert torch.equal(eager.tts("Hello there.", reference_wav, GREEDY).codes,
+                       compiled.tts("Hello there.", reference_wav, GREEDY).codes)

@@ -8,7 +8,10 @@ key/value at an index tensor and attends over the whole buffer under a key-valid
 Unwritten slots are masked, so the result is the eager one up to float summation order.
 
 - ``ARNARStepper``: the AR+NAR model's blocks + final norm (the heads stay outside);
-- ``LLMStepper``: a Hugging Face causal LM with its ``StaticCache``, returning the last logits.
+- ``LLMStepper``: a Hugging Face causal LM with its ``StaticCache``, returning the last logits;
+- ``FramePasser``: a shared-prefix durations model's passes over a window of frames against
+  its cached prefix (``vall_e.inference.shared_prefix_decode``), compiled once with dynamic
+  shapes (windows and prefixes differ in length every sentence).
 
 Both compile lazily; ``warm_up`` runs one step on dummy inputs so that the first utterance does
 not pay for compilation. When compilation (or a compiled call) fails, the stepper warns once and
@@ -33,10 +36,10 @@ def capacity_for(length: int) -> int:
 class _CompiledStep:
     """A step function compiled on first use; eager (after one warning) once compiling fails."""
 
-    def __init__(self, fn, enabled: bool, backend: str, label: str):
+    def __init__(self, fn, enabled: bool, backend: str, label: str, dynamic: bool = False):
         self.eager = fn
         self.label = label
-        self.fn = torch.compile(fn, backend=backend, dynamic=False) if enabled else fn
+        self.fn = torch.compile(fn, backend=backend, dynamic=dynamic) if enabled else fn
 
     @property
     def compiled(self) -> bool:
@@ -201,3 +204,67 @@ class LLMStepper:
             step_ids = torch.zeros(1, 1, dtype=torch.long, device=device)  # real strides, see above
             for step in range(2):
                 self.step(step_ids, torch.full((1, 1), prefix_length + step, device=device))
+
+
+class _PrefixSlot:
+    """One layer's cached prefix keys/values; a pass's own keys/values are appended to a copy,
+    so the prefix stays as it was (what ``shared_prefix_decode`` rolls back by truncating)."""
+
+    def __init__(self, keys: torch.Tensor, values: torch.Tensor):
+        self.keys, self.values = keys, values
+
+    def append(self, k: torch.Tensor, v: torch.Tensor):
+        return torch.cat([self.keys, k], 2), torch.cat([self.values, v], 2)
+
+
+class FramePasser:
+    """Compiled passes of a shared-prefix model over frames against its cached prefix.
+
+    Every level-0 and NAR pass is the same few dozen small operations over a few dozen frames;
+    eagerly, each is its own dispatch, and on a 2-core CPU that overhead is about half a pass.
+    Compiled with dynamic shapes, one graph serves every window and prefix length (measured
+    ~2x faster per pass, ``docs/serve.md``). A failing compile warns once and runs eagerly.
+    """
+
+    def __init__(self, model, compile: bool = True, backend: str = "inductor"):
+        self.model = model
+        self.pass_fn = _CompiledStep(self._pass, compile, backend, "shared-prefix frame pass",
+                                     dynamic=True)
+
+    def _pass(self, x, positions, key_valid, keys, values):
+        from vall_e.models.layers import attention_mask
+
+        # None when every key is valid: SDPA's unmasked kernel, as the eager pass uses it
+        mask = None if key_valid is None else attention_mask(x.shape[1], key_valid, causal=False)
+        rope = self.model.rotary(positions)
+        for block, k, v in zip(self.model.blocks, keys, values):
+            x = block(x, rope, mask, _PrefixSlot(k, v))
+        return self.model.norm(x)
+
+    def __call__(self, cache, prefix_valid: torch.Tensor, x: torch.Tensor,
+                 positions: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        """Hidden states [B, T, d] of frames ``x`` [B, T, d] after the cached prefix (the
+        ``KVCache`` of ``encode_prefix``, left unchanged)."""
+        keys = [layer.keys[:, :, :layer.length] for layer in cache.layers]
+        values = [layer.values[:, :, :layer.length] for layer in cache.layers]
+        key_valid = torch.cat([prefix_valid, valid], 1)
+        return self.pass_fn(x, positions, None if bool(key_valid.all()) else key_valid,
+                            keys, values)
+
+    def warm_up(self, prefix_length: int, frames: int) -> None:
+        """Compile now (two window sizes, so the graph's shapes are symbolic from the start)."""
+        from vall_e.models.layers import KVCache
+
+        device = self.model.norm.weight.device
+        dtype = self.model.norm.weight.dtype
+        d = self.model.config.d_model
+        with torch.inference_mode():
+            cache = KVCache(len(self.model.blocks))
+            ones = torch.ones(1, prefix_length, dtype=torch.bool, device=device)
+            positions = torch.arange(prefix_length, dtype=torch.float32, device=device)[None]
+            x = torch.zeros(1, prefix_length, d, dtype=dtype, device=device)
+            self.model.hidden_states(x, positions, ones, causal=False, cache=cache)
+            for t in (frames, frames + 7):
+                window = torch.zeros(1, t, d, dtype=dtype, device=device)
+                at = torch.arange(t, dtype=torch.float32, device=device)[None]
+                self(cache, ones, window, at, torch.ones(1, t, dtype=torch.bool, device=device))

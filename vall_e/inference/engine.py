@@ -48,6 +48,7 @@ class ARNAREngine:
     def __init__(self, checkpoint: LoadedCheckpoint, codec: AudioCodec, device: torch.device):
         checkpoint.codec_info.require_match(codec.info, context=f"model {checkpoint.path}")
         self.stepper = None  # vall_e.compile.ARNARStepper once compile() is called
+        self.frame_passer = None  # vall_e.compile.FramePasser: compile() of a shared-prefix model
         self.checkpoint = checkpoint
         self.model = checkpoint.model
         self.tokenizer = checkpoint.tokenizer
@@ -80,11 +81,16 @@ class ARNAREngine:
         return engine
 
     def compile(self, backend: str | None = None) -> None:
-        """Compile the AR decode step and warm it up for batch 1 at the default budget."""
-        from vall_e.compile import DEFAULT_BACKEND, ARNARStepper
+        """Compile the AR decode step and warm it up for batch 1 at the default budget; for a
+        shared-prefix model (no AR loop) its passes over frames instead."""
+        from vall_e.compile import DEFAULT_BACKEND, ARNARStepper, FramePasser
 
-        self.stepper = ARNARStepper(self.model, backend=backend or DEFAULT_BACKEND)
         prompt = self.codec.seconds_to_frames(self.defaults.input_prompt_length)
+        if self.model.config.shared_prefix:
+            self.frame_passer = FramePasser(self.model, backend=backend or DEFAULT_BACKEND)
+            self.frame_passer.warm_up(prompt + 64, 37)  # a sentence's prefix, a first window
+            return
+        self.stepper = ARNARStepper(self.model, backend=backend or DEFAULT_BACKEND)
         self.stepper.warm_up(prompt + 64, self.defaults.max_ar_steps)
 
     family = "ar_nar"
@@ -244,7 +250,7 @@ class ARNAREngine:
         if self.model.config.shared_prefix:  # prefix encoded once, every pass over frames only
             codes, durations = shared_prefix_decode.generate(
                 self.model, text_ids, prompts, ar_sampler, TokenSampler(params, "nar", generator),
-                levels, params.speed, settings.max_ar_steps)
+                levels, params.speed, settings.max_ar_steps, self.frame_passer)
             timings["ar"], timings["nar"] = time.perf_counter() - start, 0.0
             return codes, [True] * len(texts), DecodeStats(len(self.model.blocks)), timings
         if self.model.durations_mode is not None:  # no AR: durations, then level 0 in parallel
@@ -297,7 +303,8 @@ class ARNAREngine:
                     self.model, self.codec, self.text_ids(sentence, settings),
                     self._prompt(speaker, settings), TokenSampler(params, "ar", generator),
                     TokenSampler(params, "nar", generator), self._levels(settings), params.speed,
-                    settings.max_ar_steps, first_steps=settings.stream_first_steps)
+                    settings.max_ar_steps, first_steps=settings.stream_first_steps,
+                    passer=self.frame_passer)
                 continue
             if self.model.durations_mode is not None:  # all codes in ~a dozen passes, decode windowed
                 (codes,), *_ = self.synthesize_codes([sentence], speaker, params, settings)

@@ -34,6 +34,7 @@ class EncodedPrefix:
     duration_logits: list[torch.Tensor]  # [n_i, max_duration_frames] per item
     n_text: list[int]
     n_prompt: list[int]
+    passer: object = None  # vall_e.compile.FramePasser: the passes compiled; None: eager
 
 
 def _check(model, speed: float) -> None:
@@ -45,8 +46,10 @@ def _check(model, speed: float) -> None:
 
 
 @torch.inference_mode()
-def encode_prefix(model, text: list[torch.Tensor], prompts: list[torch.Tensor]) -> EncodedPrefix:
-    """One pass over each item's prefix; the cache keeps its keys and values."""
+def encode_prefix(model, text: list[torch.Tensor], prompts: list[torch.Tensor],
+                  passer=None) -> EncodedPrefix:
+    """One pass over each item's prefix; the cache keeps its keys and values. Later passes
+    run through ``passer`` (``vall_e.compile.FramePasser``) when one is given."""
     _check(model, 1.0)
     sequences = [layout.prefix_sequence(model, t, p) for t, p in zip(text, prompts)]
     positions = [layout.prefix_positions(model, len(t), p.shape[-1]) for t, p in zip(text, prompts)]
@@ -56,7 +59,7 @@ def encode_prefix(model, text: list[torch.Tensor], prompts: list[torch.Tensor]) 
     hidden = model.hidden_states(batch.x, batch.positions, batch.valid, causal=False, cache=cache)
     logits = [model.duration_head(hidden[row, :len(t)]) for row, t in enumerate(text)]
     return EncodedPrefix(cache, batch.valid, logits, [len(t) for t in text],
-                         [p.shape[-1] for p in prompts])
+                         [p.shape[-1] for p in prompts], passer)
 
 
 def durations(model, prefix: EncodedPrefix, speed: float = 1.0,
@@ -76,6 +79,8 @@ def _pass_hidden(model, prefix: EncodedPrefix, inputs: list[torch.Tensor],
     """Hidden states [B, T, d] of one pass over the cached prefix; the cache is left as it was."""
     length = prefix.cache.length
     batch = model.pack(inputs, [torch.zeros(x.shape[0], dtype=torch.long) for x in inputs], positions)
+    if prefix.passer is not None:  # compiled: attends to a copy of the prefix, the cache stays
+        return prefix.passer(prefix.cache, prefix.valid, batch.x, batch.positions, batch.valid)
     try:
         return model.hidden_states(batch.x, batch.positions, batch.valid, causal=False,
                                    cache=prefix.cache)
@@ -136,11 +141,12 @@ def fill_window(model, prefix: EncodedPrefix, text: list[torch.Tensor], lengths:
 @torch.inference_mode()
 def generate(model, text: list[torch.Tensor], prompts: list[torch.Tensor], ar_sampler: TokenSampler,
              nar_sampler: TokenSampler, n_levels: int, speed: float = 1.0,
-             max_frames: int | None = None) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+             max_frames: int | None = None,
+             passer=None) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """Codes [n_levels, T_i] and durations [n_i] of each (text ids, prompt codes) pair, every
-    sentence as one window."""
+    sentence as one window (``passer``: see ``encode_prefix``)."""
     _check(model, speed)
-    prefix = encode_prefix(model, text, prompts)
+    prefix = encode_prefix(model, text, prompts, passer)
     lengths = durations(model, prefix, speed, max_frames)
     device = model.text_embedding.weight.device
     codes = [torch.zeros(n_levels, int(d.sum()), dtype=torch.long, device=device) for d in lengths]

@@ -24,14 +24,15 @@ def stream_sentence_codes(model, text_ids: torch.Tensor, prompt: torch.Tensor,
                           ar_sampler: TokenSampler, nar_sampler: TokenSampler, n_levels: int,
                           speed: float = 1.0, max_frames: int | None = None,
                           first_frames: int = 24, chunk_frames: int = 50, context_frames: int = 50,
-                          lookahead_frames: int = 12,
-                          first_steps: int | None = None) -> Iterator[torch.Tensor]:
+                          lookahead_frames: int = 12, first_steps: int | None = None,
+                          passer=None) -> Iterator[torch.Tensor]:
     """Committed codes [n_levels, n] of one sentence, window by window, in order.
     ``first_steps``: level-0 passes of the first window only (default: the model's
-    ``level0_steps``); fewer make the first audio come sooner."""
+    ``level0_steps``); fewer make the first audio come sooner. ``passer``: compiled passes
+    (``vall_e.compile.FramePasser``)."""
     if min(first_frames, chunk_frames) < 1 or min(context_frames, lookahead_frames) < 0:
         raise ValueError("window sizes must be >= 1 (first, chunk) and >= 0 (context, lookahead)")
-    prefix = encode_prefix(model, [text_ids], [prompt])
+    prefix = encode_prefix(model, [text_ids], [prompt], passer)
     (lengths,) = durations(model, prefix, speed, max_frames)
     total = int(lengths.sum())
     codes = torch.zeros(n_levels, total, dtype=torch.long, device=text_ids.device)
@@ -49,13 +50,14 @@ def stream_sentence_codes(model, text_ids: torch.Tensor, prompt: torch.Tensor,
 def stream_sentence_audio(model, codec, text_ids: torch.Tensor, prompt: torch.Tensor,
                           ar_sampler: TokenSampler, nar_sampler: TokenSampler, n_levels: int,
                           speed: float = 1.0, max_frames: int | None = None,
-                          first_steps: int | None = None) -> Iterator[torch.Tensor]:
+                          first_steps: int | None = None, passer=None) -> Iterator[torch.Tensor]:
     """Audio chunks [S] of one sentence as each window's codes are decoded. ``first_steps``
     (see ``stream_sentence_codes``) trades the first window's quality for an earlier first
     chunk; the engine keeps the model's own count (docs/serve.md has the measured trade)."""
     decoder = StreamingDecoder(codec, chunk_frames=1, levels=n_levels)
     for codes in stream_sentence_codes(model, text_ids, prompt, ar_sampler, nar_sampler, n_levels,
-                                       speed, max_frames, first_steps=first_steps):
+                                       speed, max_frames, first_steps=first_steps,
+                                       passer=passer):
         audio = decoder.push(codes)
         if audio is not None and audio.numel():
             yield audio
