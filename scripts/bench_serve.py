@@ -30,6 +30,7 @@ def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", help="checkpoint directory (default: the embedded default)")
     p.add_argument("--threads", type=int, help="torch threads of the server")
+    p.add_argument("--compile", action="store_true", help="start the server with --compile")
     p.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
     p.add_argument("--requests", type=int, help="requests per level (default: max(4, clients))")
     p.add_argument("--voice", default="kumo")
@@ -60,6 +61,7 @@ def main() -> int:
     args = parse()
     server_args = (["--model", args.model] if args.model else []) + \
         (["--threads", str(args.threads)] if args.threads else []) + \
+        (["--compile"] if args.compile else []) + \
         ["--max-queue", str(max(args.concurrency) + 1), "--log-level", "warning"]
     with ServerProcess(server_args, startup_timeout=600) as server:
         run_load(server.url, lambda i: {"input": "Warm up.", "voice": args.voice,

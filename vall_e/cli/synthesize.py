@@ -38,8 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="cast the model's float weights (default: as saved); the codec keeps its own")
     add_threads_flag(src)
     src.add_argument("--compile", action="store_true",
-                     help="torch.compile the per-step decode function (static KV cache; a warm-up "
-                          "at load; falls back to eager with a warning if compiling fails)")
+                     help="torch.compile the per-step decode function (static KV cache), or for a "
+                          "shared-prefix model such as the default its passes over frames (a "
+                          "warm-up at load; falls back to eager with a warning if compiling fails)")
     src.add_argument("--lora", metavar="ADAPTER_DIR",
                      help="LoRA adapter from python -m vall_e.finetune (method lora), merged into "
                           "the model at load; refused unless --model is the base it was trained on")

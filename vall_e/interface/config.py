@@ -37,7 +37,7 @@ class InterfaceConfig:
     codec_path: Optional[str] = None  # codec weights, overriding the checkpoint's (Orpheus: SNAC)
     allow_download: bool = False  # let model_path be a hub id (needs internet)
     language: Optional[str] = None  # espeak language of the texts (None: the checkpoint's)
-    compile: bool = False  # torch.compile the per-step decode function (warmed up at load)
+    compile: bool = False  # torch.compile the decode step / frame passes (warmed up at load)
     lora: Optional[str] = None  # LoRA adapter directory (vall_e.finetune), merged at load
     speaker_offset: Optional[str] = None  # speaker offset file (vall_e.finetune, method offset)
 

@@ -30,6 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-upload-bytes", type=int, default=d.max_upload_bytes)
     p.add_argument("--max-reference-seconds", type=float, default=d.max_reference_seconds)
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the model's decode passes at start-up (about a minute on "
+                        "2 CPU cores, needs a C++ compiler; the default model's first audio comes "
+                        "sooner, docs/serve.md)")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return p
 
@@ -40,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         model=args.model, device=args.device, host=args.host, port=args.port,
         api_key=args.api_key, voices_dir=args.voices_dir, max_queue=args.max_queue,
         max_input_chars=args.max_input_chars, max_upload_bytes=args.max_upload_bytes,
-        max_reference_seconds=args.max_reference_seconds, threads=args.threads)
+        max_reference_seconds=args.max_reference_seconds, threads=args.threads,
+        compile=args.compile)
     try:
         import uvicorn
 

@@ -24,6 +24,7 @@ class ServeConfig:
     max_json_bytes: int = 1_000_000  # any JSON body
     retry_after_seconds: int = 5  # told to clients turned away by a full queue
     threads: int | None = None  # torch CPU threads (None: torch's choice)
+    compile: bool = False  # torch.compile the model's decode passes at start-up (vall_e.compile)
 
     def validate(self) -> "ServeConfig":
         for name in ("max_queue", "max_input_chars", "max_upload_bytes", "max_json_bytes",

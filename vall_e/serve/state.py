@@ -35,7 +35,8 @@ class ServeState:
         if interface is None:
             from vall_e.interface import Interface, InterfaceConfig
 
-            interface = Interface(InterfaceConfig(model_path=config.model, device=config.device))
+            interface = Interface(InterfaceConfig(model_path=config.model, device=config.device,
+                                                  compile=config.compile))
         store = VoiceStore(interface, config.voices_path)
         model_id = DEFAULT_MODEL_ID if config.model is None else Path(config.model).resolve().name
         return cls(config, interface, store, Synthesizer(interface, store),
