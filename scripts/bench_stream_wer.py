@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sentences", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--levels", type=int, help="codec levels (default: the model's)")
+    parser.add_argument("--stream-levels", type=int,
+                        help="codec levels of the streamed windows (default: the model's)")
     parser.add_argument("--first-steps", type=int,
                         help="level-0 passes of the stream's first window (default: the model's "
                              "inference.stream_first_steps, else its level0_steps)")
@@ -39,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     engine = ARNAREngine.from_checkpoint(args.model, device="cpu")
     if args.levels is not None:
         engine.defaults = replace(engine.defaults, levels=args.levels)
+    if args.stream_levels is not None:
+        engine.defaults = replace(engine.defaults, stream_levels=args.stream_levels)
     if args.first_steps is not None:
         engine.defaults = replace(engine.defaults, stream_first_steps=args.first_steps)
     judges = Judges(threads=args.threads)
@@ -63,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         wer = sum(r["word_errors"] for r in rows) / sum(r["words"] for r in rows)
         cer = sum(r["char_errors"] for r in rows) / sum(r["chars"] for r in rows)
         print(f"{name:9s} items {len(rows)}  WER {wer:.1%}  CER {cer:.1%}")
-    print(f"levels {engine._levels(engine.defaults)}, stream first window: "
+    print(f"levels {engine._levels(engine.defaults)} (streams "
+          f"{engine.defaults.stream_levels or engine._levels(engine.defaults)}), stream first window: "
           f"{engine.defaults.stream_first_steps or engine.model.config.level0_steps} level-0 passes")
     print(f"first streamed chunk: median {statistics.median(firsts) * 1000:.0f} ms "
           f"(max {max(firsts) * 1000:.0f} ms, {args.threads} threads, the first item includes warm-up)")

@@ -6,6 +6,7 @@ writes vall_e/assets/default/ (checkpoint + codec/ inside, bfloat16 weights) and
 The package may carry at most 40 MB; a larger result is refused (nothing is replaced).
 ``--levels N`` ships ``inference.levels: N`` (measure first: python -m vall_e.eval --levels N);
 ``--int8`` stores the model's linear layers as int8 (python -m vall_e.quantize's format).
+``--stream-levels N`` ships ``inference.stream_levels: N`` (streams decode N levels).
 ``--stream-first-steps N`` ships ``inference.stream_first_steps: N`` (measure first:
 python scripts/bench_stream_wer.py --first-steps N).
 ``--sampling ar_temp=0.6`` (repeatable) ships sampler defaults (flags still override them).
@@ -34,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="codec levels the shipped model generates and decodes by default")
     parser.add_argument("--stream-first-steps", type=int, default=None,
                         help="level-0 passes of a stream's first window (default: the model's)")
+    parser.add_argument("--stream-levels", type=int, default=None,
+                        help="codec levels a stream's windows generate (default: --levels)")
     parser.add_argument("--int8", action="store_true", help="int8 weight-only linear layers")
     parser.add_argument("--sampling", action="append", default=[], metavar="NAME=VALUE",
                         help="a sampler default the shipped model carries (a SamplingParams field)")
@@ -53,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         package_default(args.model, args.codec, staging, getattr(torch, args.dtype),
                         levels=args.levels, int8=args.int8, sampling=sampling,
-                        stream_first_steps=args.stream_first_steps)
+                        stream_first_steps=args.stream_first_steps,
+                        stream_levels=args.stream_levels)
     except VallEError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -69,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     swap_into_place(Path(staging), Path(args.out))
     detail = ", ".join([args.dtype] + (["int8 linears"] if args.int8 else [])
                        + ([f"levels {args.levels}"] if args.levels else [])
+                       + ([f"streams {args.stream_levels} levels"] if args.stream_levels else [])
                        + ([f"stream first window {args.stream_first_steps} passes"]
                           if args.stream_first_steps else [])
                        + [f"{k}={v}" for k, v in sampling.items()])

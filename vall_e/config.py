@@ -327,6 +327,9 @@ class InferenceConfig:
     # AR+NAR shared-prefix models: level-0 passes of a stream's first window only (later windows
     # and one-pass synthesis keep model.level0_steps); fewer make the first audio come sooner
     stream_first_steps: Optional[int] = None
+    # AR+NAR shared-prefix models: codec levels a stream's windows generate (None = levels);
+    # a window's NAR sees less context than one pass, and its finer levels suffer most
+    stream_levels: Optional[int] = None
     # sampler settings this model was measured best with (SamplingParams fields, e.g.
     # {ar_temp: 0.6}); they replace SamplingParams' defaults, and command-line flags override them
     sampling: dict = field(default_factory=dict)
@@ -350,6 +353,12 @@ class Config:
         if levels is not None and not 1 <= levels <= self.codec.n_levels:
             raise ConfigError(f"inference.levels must be between 1 and codec.n_levels "
                               f"({self.codec.n_levels}), got {levels}")
+        stream_levels = self.inference.stream_levels
+        if stream_levels is not None and (self.model.family != "ar_nar"
+                                          or not 1 <= stream_levels <= self.codec.n_levels):
+            raise ConfigError(f"inference.stream_levels must be between 1 and codec.n_levels "
+                              f"({self.codec.n_levels}) and is for AR+NAR models, got "
+                              f"{stream_levels} for family {self.model.family}")
         first = self.inference.stream_first_steps
         if first is not None and (self.model.family != "ar_nar" or first < 1):
             raise ConfigError(f"inference.stream_first_steps must be >= 1 and is for AR+NAR "

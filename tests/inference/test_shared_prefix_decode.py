@@ -159,3 +159,24 @@ def test_stream_first_steps_is_checked_in_the_config():
     with pytest.raises(ConfigError, match="stream_first_steps"):
         Config.from_dict({"model": {"family": "llm", "layout": "flat"},
                           "inference": {"stream_first_steps": 4}})
+
+
+def test_streams_generate_the_models_stream_levels_unless_the_caller_sets_levels(shared_engine,
+                                                                                 monkeypatch):
+    engine = shared_engine
+    monkeypatch.setattr(engine, "defaults", replace(engine.defaults, levels=2, stream_levels=1))
+    assert engine._stream_levels(engine.defaults) == 1
+    assert engine._stream_levels(replace(engine.defaults, levels=1)) == 1
+    monkeypatch.setattr(engine, "defaults", replace(engine.defaults, levels=1, stream_levels=2))
+    assert engine._stream_levels(replace(engine.defaults, levels=2)) == 2  # the caller's choice
+    monkeypatch.setattr(engine, "defaults", replace(engine.defaults, levels=2, stream_levels=None))
+    assert engine._stream_levels(engine.defaults) == 2
+
+
+def test_stream_levels_is_checked_in_the_config():
+    from vall_e.config import Config
+    from vall_e.errors import ConfigError
+
+    assert Config.from_dict({"inference": {"stream_levels": 4}}).inference.stream_levels == 4
+    with pytest.raises(ConfigError, match="stream_levels"):
+        Config.from_dict({"inference": {"stream_levels": 99}})

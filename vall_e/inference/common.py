@@ -44,6 +44,8 @@ class PromptSettings:
     levels: int | None = None
     # AR+NAR shared-prefix streams: level-0 passes of the first window (None = the model's)
     stream_first_steps: int | None = None
+    # AR+NAR shared-prefix streams: codec levels of the windows (None = ``levels``)
+    stream_levels: int | None = None
 
 
 def cap_steps(settings: PromptSettings, max_length: int | None) -> PromptSettings:

@@ -58,6 +58,7 @@ class ARNAREngine:
         self.defaults = PromptSettings(
             inference.language, inference.max_ar_steps, inference.input_prompt_length,
             inference.max_text_chars, inference.levels, inference.stream_first_steps,
+            inference.stream_levels,
         )
         # the sampler settings used when a call passes none (CLI flags override them one by one)
         self.default_sampling = SamplingParams.from_mapping(inference.sampling, "inference.sampling")
@@ -122,6 +123,12 @@ class ARNAREngine:
         settings = settings or self.defaults
         return speaker_from_recording(self.codec, reference, settings.input_prompt_length,
                                       transcript, settings.language)
+
+    def _stream_levels(self, settings: PromptSettings) -> int:
+        """Levels of a shared-prefix stream's windows: the model's ``inference.stream_levels``
+        unless the caller chose its own ``levels`` (``--levels``), which then wins."""
+        own = settings.levels != self.defaults.levels or settings.stream_levels is None
+        return self._levels(settings if own else replace(settings, levels=settings.stream_levels))
 
     def _levels(self, settings: PromptSettings) -> int:
         """Codec levels to generate and decode (``--levels``), checked against model and codec."""
@@ -302,8 +309,9 @@ class ARNAREngine:
                 yield from stream_sentence_audio(
                     self.model, self.codec, self.text_ids(sentence, settings),
                     self._prompt(speaker, settings), TokenSampler(params, "ar", generator),
-                    TokenSampler(params, "nar", generator), self._levels(settings), params.speed,
-                    settings.max_ar_steps, first_steps=settings.stream_first_steps,
+                    TokenSampler(params, "nar", generator),
+                    self._stream_levels(settings),
+                    params.speed, settings.max_ar_steps, first_steps=settings.stream_first_steps,
                     passer=self.frame_passer)
                 continue
             if self.model.durations_mode is not None:  # all codes in ~a dozen passes, decode windowed
