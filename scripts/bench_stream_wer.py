@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         cer = sum(r["char_errors"] for r in rows) / sum(r["chars"] for r in rows)
         print(f"{name:9s} items {len(rows)}  WER {wer:.1%}  CER {cer:.1%}")
     print(f"levels {engine._levels(engine.defaults)} (streams "
-          f"{engine.defaults.stream_levels or engine._levels(engine.defaults)}), stream first window: "
+          f"{engine._stream_levels(engine.defaults)}), stream first window: "
           f"{engine.defaults.stream_first_steps or engine.model.config.level0_steps} level-0 passes")
     print(f"first streamed chunk: median {statistics.median(firsts) * 1000:.0f} ms "
           f"(max {max(firsts) * 1000:.0f} ms, {args.threads} threads, the first item includes warm-up)")
