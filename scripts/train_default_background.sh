@@ -4,7 +4,8 @@
 #   bash scripts/train_default_background.sh corpus   # continue the teacher corpus on 2 cores
 # "model" needs nothing but the repository: the training data is data/default-shards and the
 # run starts from the shipped weights (train.init_from); with a run in train.output_dir it resumes. The
-# corpus job is only for more data: prepare its new items into data/default-shards afterwards
+# corpus job is only for more data (items already in data/default-shards are not made again):
+# prepare its new items into data/default-shards afterwards
 # (python -m vall_e.data prepare --yaml configs/default.yaml --input runs/corpus/v1/train
 # --output data/default-shards). Do not run the two together: on 2 cores they share both and
 # the training's two threads wait on each other (OMP_WAIT_POLICY=PASSIVE softens it).
@@ -27,7 +28,8 @@ case $which in
   corpus)
     for worker in 0 1; do
       start "corpus$worker" "vall_e.data.corpus .*--worker $worker/2" python -m vall_e.data.corpus \
-        --yaml recipes/corpus/default.yaml --output runs/corpus/v1 --worker "$worker/2"
+        --yaml recipes/corpus/default.yaml --output runs/corpus/v1 --worker "$worker/2" \
+        --skip-prepared data/default-shards
     done ;;
   *) echo "usage: $0 [model|corpus]" >&2; exit 2 ;;
 esac

@@ -70,6 +70,27 @@ def test_resume_skips_items_already_made(tmp_path, small_recipe):
     assert third.calls == []
 
 
+def test_items_already_prepared_as_shards_are_not_made_again(tmp_path, small_recipe):
+    # The audio of prepared items may be gone (only shards are committed); extending the corpus
+    # must make the rest of the plan, not the prepared items again.
+    plan = make_plan(small_recipe)
+    train = [item for item in plan.items if item.split == "train"]
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    (shards / "codec.json").write_text("{}")
+    rows = [{"id": item.id, "source": f"{item.id}.wav"} for item in train[:4]]
+    (shards / "shard-00000.json").write_text(json.dumps({"utterances": rows}))
+    teacher = FakeTeacher()
+    build_corpus(small_recipe, tmp_path / "corpus", quiet=True, skip_prepared=shards,
+                 teachers={"kokoro": teacher, "piper": teacher})
+    assert len(teacher.calls) == len(plan.items) - 4
+    assert not any((tmp_path / "corpus" / f"{item.id}.wav").exists() for item in train[:4])
+    assert (tmp_path / "corpus" / f"{train[4].id}.wav").is_file()
+    with pytest.raises(DataError, match="not a prepared shard directory"):
+        build_corpus(small_recipe, tmp_path / "corpus", quiet=True, limit=0,
+                     skip_prepared=tmp_path / "nowhere", teachers={"kokoro": teacher})
+
+
 def test_a_failing_item_is_recorded_and_the_run_goes_on(tmp_path, small_recipe):
     plan = make_plan(small_recipe)
     victim = plan.items[0].text

@@ -1,7 +1,7 @@
 """``python -m vall_e.data.corpus --yaml RECIPE [--output DIR] [--limit N] [--quiet]``.
 
 The project keeps argument parsing in ``vall_e.cli``; this entry point is self-contained for now
-because it has one command and four flags. Any ``VallEError`` is one ``error: ...`` line on
+because it has one command and five flags. Any ``VallEError`` is one ``error: ...`` line on
 stderr with exit status 2.
 """
 from __future__ import annotations
@@ -40,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--worker", metavar="I/N", default="0/1", type=_worker,
                         help="make only every N-th item starting at I (run N processes, "
                              "I = 0..N-1, to use N cores)")
+    parser.add_argument("--skip-prepared", metavar="SHARDS", default=None,
+                        help="a shard directory made by 'python -m vall_e.data prepare' from "
+                             "this corpus: items already in it are not made again (extends a "
+                             "corpus whose audio was deleted after prepare)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     return parser
 
@@ -52,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         recipe = CorpusRecipe.from_yaml(args.yaml)
         output = Path(args.output or Path("runs") / "corpus" / Path(args.yaml).stem)
         report = build_corpus(recipe, output, limit=args.limit, quiet=args.quiet,
-                              worker=args.worker)
+                              worker=args.worker, skip_prepared=args.skip_prepared)
     except VallEError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

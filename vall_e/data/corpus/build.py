@@ -34,6 +34,7 @@ from vall_e.data.corpus.plan import CorpusPlan, PlanItem, make_plan, write_plan
 from vall_e.data.corpus.recipe import CorpusRecipe
 from vall_e.data.corpus.report import build_report, item_paths
 from vall_e.data.corpus.teachers import SAMPLE_RATE, make_teachers
+from vall_e.data.shards import done_sources
 from vall_e.data.timing import timing_path
 from vall_e.errors import DataError, VallEError
 
@@ -134,16 +135,31 @@ def _synthesize(plan: CorpusPlan, output: Path, todo: list[PlanItem], teachers: 
             "rtf": round(busy / audio_s, 3) if audio_s else None}
 
 
+def _prepared_ids(shard_dir: str | Path | None) -> set[str]:
+    """Plan item ids whose audio ``prepare`` already stored in ``shard_dir`` (empty for None)."""
+    if shard_dir is None:
+        return set()
+    shard_dir = Path(shard_dir)
+    if not (shard_dir / "codec.json").is_file():
+        raise DataError(f"--skip-prepared {shard_dir} is not a prepared shard directory "
+                        "(no codec.json); give the --output of 'python -m vall_e.data prepare'")
+    return {source[: -len(".wav")] for source in done_sources(shard_dir)
+            if source.endswith(".wav")}
+
+
 def build_corpus(recipe: CorpusRecipe, output: str | Path, *, limit: int | None = None,
                  quiet: bool = False, teachers: dict | None = None,
-                 worker: tuple[int, int] = (0, 1)) -> dict:
+                 worker: tuple[int, int] = (0, 1),
+                 skip_prepared: str | Path | None = None) -> dict:
     """Build (or resume) the corpus of ``recipe`` in ``output``; returns the report.
 
     ``limit`` makes at most that many missing items, in plan order (evaluation items first);
     the plan itself is always the whole corpus. ``teachers`` replaces the real teachers
     (name -> object with ``synthesize(text, settings)``), for tests. ``worker=(i, n)`` makes
     only the items at plan positions i, i + n, ...: n processes with i = 0..n-1 share a build
-    (one core each) without touching each other's items.
+    (one core each) without touching each other's items. ``skip_prepared`` names a shard
+    directory: items whose audio is already prepared there (source ``<item id>.wav``) are not
+    made again, so a corpus whose audio was deleted after ``prepare`` can still be extended.
     """
     index, count = worker
     if not 0 <= index < count:
@@ -157,12 +173,16 @@ def build_corpus(recipe: CorpusRecipe, output: str | Path, *, limit: int | None 
     write_plan(plan, output)
     _write_text(output / "recipe.yaml", yaml.safe_dump(recipe.to_dict(), sort_keys=False).rstrip())
     _write_json(output / "splits.json", plan.splits())
+    prepared = _prepared_ids(skip_prepared)
     todo = [item for position, item in enumerate(plan.items)
-            if position % count == index and not is_done(output, item)]
+            if position % count == index and item.id not in prepared
+            and not is_done(output, item)]
     if not quiet:
         print(f"corpus plan: {len(plan.items)} items, {len(plan.speakers)} speakers "
               f"({len(plan.heldout_speakers)} held out), "
-              f"{len(plan.items) - len(todo)} already made; "
+              f"{len(plan.items) - len(todo)} already made"
+              + (f" ({len(prepared)} of them as shards in {skip_prepared})" if prepared else "")
+              + "; "
               f"making {min(len(todo), limit) if limit is not None else len(todo)} into {output}",
               file=sys.stderr)
     if limit is not None:
