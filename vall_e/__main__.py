@@ -1,12 +1,12 @@
 """`python -m vall_e TEXT REFERENCE OUT [flags]` (see vall_e/cli/synthesize.py)."""
-import os
 import sys
 
 if __name__ == "__main__":
-    # Threads that wait for each other sleep instead of spinning (GNU OpenMP reads this when
-    # torch loads it, so it is set before any import): beside another busy process --threads 2
-    # measured RTF 0.26 passive against 1.11 with the default spin (docs/bad-input.md).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # OpenMP threads spin only briefly at a barrier, then sleep (read when torch loads libgomp,
+    # so it is set before any other import): vall_e/cli/threads.py has the measurements.
+    from vall_e.cli.threads import default_wait_policy
+
+    default_wait_policy()
     from vall_e.cli.common import exit_on_interrupt, run_main
 
     exit_on_interrupt()  # Ctrl-C from here on: one line, exit 130, during imports too
