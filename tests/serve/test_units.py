@@ -85,6 +85,21 @@ def test_worker_runs_in_order_refuses_when_full_and_skips_cancelled_jobs():
     assert (stats["done"], stats["cancelled"], stats["waiting"]) == (2, 1, 0)
 
 
+def test_worker_call_runs_on_the_worker_thread_and_hands_back_errors():
+    import threading
+
+    worker = Worker(max_waiting=1)
+    assert worker.call(lambda: threading.current_thread().name) == "vall_e-serve-worker"
+    worker.start()  # already running (the server's lifespan starts it again): a no-op
+    with pytest.raises(ZeroDivisionError):
+        worker.call(lambda: 1 / 0)
+    assert worker.call(lambda: 7) == 7  # the thread outlives a failed call
+    assert worker.stats()["done"] == 0  # calls are not jobs: the queue counts stay the requests'
+    worker.stop()
+    with pytest.raises(RuntimeError, match="has stopped"):
+        worker.call(lambda: 7)
+
+
 def test_whole_file_answers_are_made_sentence_by_sentence_and_streams_by_the_stream():
     from types import SimpleNamespace
 

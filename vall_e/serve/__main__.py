@@ -54,12 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc.name} is missing: pip install -e '.[serve]'", file=sys.stderr)
         return 2
     try:
-        config.validate()
-        if config.threads:
-            import torch
-
-            torch.set_num_threads(config.threads)
-        app = create_app(config)
+        app = create_app(config)  # loads the model on the worker thread, with config.threads
     except VallEError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -32,15 +32,13 @@ class ServeState:
 
     @classmethod
     def load(cls, config: ServeConfig, interface=None) -> "ServeState":
-        if interface is None:
-            from vall_e.interface import Interface, InterfaceConfig
-
-            interface = Interface(InterfaceConfig(model_path=config.model, device=config.device,
-                                                  compile=config.compile))
+        worker = Worker(config.max_queue)
+        if interface is None:  # loaded on the thread that will run it (worker.py says why)
+            interface = worker.call(lambda: _load_interface(config))
         store = VoiceStore(interface, config.voices_path)
         model_id = DEFAULT_MODEL_ID if config.model is None else Path(config.model).resolve().name
-        return cls(config, interface, store, Synthesizer(interface, store),
-                   Worker(config.max_queue), supported_formats(interface.sample_rate), model_id)
+        return cls(config, interface, store, Synthesizer(interface, store), worker,
+                   supported_formats(interface.sample_rate), model_id)
 
     def check_model(self, model: str | None) -> None:
         if model is None or model in (self.model_id, *OPENAI_MODEL_ALIASES):
@@ -48,6 +46,17 @@ class ServeState:
         raise APIError(400, f"unknown model {model[:80]!r}: this server runs {self.model_id!r} "
                        f"(also accepted as {', '.join(OPENAI_MODEL_ALIASES)})", param="model",
                        code="model_not_found")
+
+
+def _load_interface(config: ServeConfig):
+    from vall_e.interface import Interface, InterfaceConfig
+
+    if config.threads:
+        import torch
+
+        torch.set_num_threads(config.threads)
+    return Interface(InterfaceConfig(model_path=config.model, device=config.device,
+                                     compile=config.compile))
 
 
 def serve_state(request: Request) -> ServeState:

@@ -7,12 +7,19 @@ A job is a generator run on the worker thread; what it yields is handed to the e
 as it comes, so a streaming response can send audio while later sentences are made.
 ``Job.cancel`` (a client that went away) is honoured before the job starts and between the
 items it yields: work already inside the model finishes its current item, then stops.
+
+The model is also *loaded* on this thread (``Worker.call``): GNU OpenMP keeps a pool of helper
+threads per thread that ran torch in parallel, and once the pools hold more threads than there
+are cores every barrier stops spinning and sleeps (libgomp's "throttled" spin). A model loaded
+on the main thread and run here made the default model's first window 1.8x slower in one
+process (docs/serve.md).
 """
 from __future__ import annotations
 
 import asyncio
 import queue
 import threading
+from concurrent.futures import Future
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -54,6 +61,20 @@ class Job:
             yield value
 
 
+class _Call:
+    """``Worker.call``'s request: a function to run on the worker thread, and its outcome."""
+
+    def __init__(self, fn: Callable[[], Any]):
+        self.fn = fn
+        self.outcome: Future = Future()
+
+    def run(self) -> None:
+        try:
+            self.outcome.set_result(self.fn())
+        except BaseException as exc:  # handed back to the caller, who re-raises it
+            self.outcome.set_exception(exc)
+
+
 class Worker:
     def __init__(self, max_waiting: int):
         self.max_waiting = max_waiting
@@ -64,7 +85,19 @@ class Worker:
         self._thread = threading.Thread(target=self._run, name="vall_e-serve-worker", daemon=True)
 
     def start(self) -> None:
-        self._thread.start()
+        """Start the thread (again a no-op once started)."""
+        if self._thread.ident is None:
+            self._thread.start()
+
+    def call(self, fn: Callable[[], Any]) -> Any:
+        """Run ``fn()`` on the worker thread (starting it if needed), after the jobs already
+        queued; wait, and return its result or raise its exception."""
+        if self._thread.ident is not None and not self._thread.is_alive():
+            raise RuntimeError("the server's worker thread has stopped; restart the server")
+        self.start()
+        request = _Call(fn)
+        self._jobs.put(request)
+        return request.outcome.result()
 
     def stop(self) -> None:
         self._jobs.put(None)
@@ -90,6 +123,9 @@ class Worker:
 
     def _run(self) -> None:
         while (job := self._jobs.get()) is not None:
+            if isinstance(job, _Call):
+                job.run()
+                continue
             self._count(waiting=-1, running=1)
             try:
                 outcome = self._execute(job)
