@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first-steps", type=int,
                         help="level-0 passes of the stream's first window (default: the model's "
                              "inference.stream_first_steps, else its level0_steps)")
+    parser.add_argument("--lookahead", type=int,
+                        help="frames each stream window draws past what it commits (default: the "
+                             "model's inference.stream_lookahead, else 12)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     engine = ARNAREngine.from_checkpoint(args.model, device="cpu")
@@ -43,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         engine.defaults = replace(engine.defaults, levels=args.levels)
     if args.stream_levels is not None:
         engine.defaults = replace(engine.defaults, stream_levels=args.stream_levels)
+    if args.lookahead is not None:
+        engine.defaults = replace(engine.defaults, stream_lookahead=args.lookahead)
     if args.first_steps is not None:
         engine.defaults = replace(engine.defaults, stream_first_steps=args.first_steps)
     judges = Judges(threads=args.threads)
@@ -69,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:9s} items {len(rows)}  WER {wer:.1%}  CER {cer:.1%}")
     print(f"levels {engine._levels(engine.defaults)} (streams "
           f"{engine._stream_levels(engine.defaults)}), stream first window: "
-          f"{engine.defaults.stream_first_steps or engine.model.config.level0_steps} level-0 passes")
+          f"{engine.defaults.stream_first_steps or engine.model.config.level0_steps} level-0 passes, "
+          f"lookahead {engine.defaults.stream_lookahead if engine.defaults.stream_lookahead is not None else 'default (12)'} frames")
     print(f"first streamed chunk: median {statistics.median(firsts) * 1000:.0f} ms "
           f"(max {max(firsts) * 1000:.0f} ms, {args.threads} threads, the first item includes warm-up)")
     return 0

@@ -7,6 +7,8 @@ The package may carry at most 40 MB; a larger result is refused (nothing is repl
 ``--levels N`` ships ``inference.levels: N`` (measure first: python -m vall_e.eval --levels N);
 ``--int8`` stores the model's linear layers as int8 (python -m vall_e.quantize's format).
 ``--stream-levels N`` ships ``inference.stream_levels: N`` (streams decode N levels).
+``--stream-lookahead N`` ships ``inference.stream_lookahead: N`` (measure first:
+python scripts/bench_stream_wer.py --lookahead N).
 ``--stream-first-steps N`` ships ``inference.stream_first_steps: N`` (measure first:
 python scripts/bench_stream_wer.py --first-steps N).
 ``--sampling ar_temp=0.6`` (repeatable) ships sampler defaults (flags still override them).
@@ -37,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="level-0 passes of a stream's first window (default: the model's)")
     parser.add_argument("--stream-levels", type=int, default=None,
                         help="codec levels a stream's windows generate (default: --levels)")
+    parser.add_argument("--stream-lookahead", type=int, default=None,
+                        help="frames a stream window draws past what it commits (default 12)")
     parser.add_argument("--int8", action="store_true", help="int8 weight-only linear layers")
     parser.add_argument("--sampling", action="append", default=[], metavar="NAME=VALUE",
                         help="a sampler default the shipped model carries (a SamplingParams field)")
@@ -57,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         package_default(args.model, args.codec, staging, getattr(torch, args.dtype),
                         levels=args.levels, int8=args.int8, sampling=sampling,
                         stream_first_steps=args.stream_first_steps,
-                        stream_levels=args.stream_levels)
+                        stream_levels=args.stream_levels,
+                        stream_lookahead=args.stream_lookahead)
     except VallEError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -330,6 +330,9 @@ class InferenceConfig:
     # AR+NAR shared-prefix models: codec levels a stream's windows generate (None = levels);
     # a window's NAR sees less context than one pass, and its finer levels suffer most
     stream_levels: Optional[int] = None
+    # AR+NAR shared-prefix models: frames each stream window draws past what it commits (redrawn
+    # by the next window), so committed frames have right neighbours; None = the stream's 12
+    stream_lookahead: Optional[int] = None
     # sampler settings this model was measured best with (SamplingParams fields, e.g.
     # {ar_temp: 0.6}); they replace SamplingParams' defaults, and command-line flags override them
     sampling: dict = field(default_factory=dict)
@@ -359,6 +362,10 @@ class Config:
             raise ConfigError(f"inference.stream_levels must be between 1 and codec.n_levels "
                               f"({self.codec.n_levels}) and is for AR+NAR models, got "
                               f"{stream_levels} for family {self.model.family}")
+        lookahead = self.inference.stream_lookahead
+        if lookahead is not None and (self.model.family != "ar_nar" or lookahead < 0):
+            raise ConfigError(f"inference.stream_lookahead must be >= 0 frames and is for AR+NAR "
+                              f"models, got {lookahead} for family {self.model.family}")
         first = self.inference.stream_first_steps
         if first is not None and (self.model.family != "ar_nar" or first < 1):
             raise ConfigError(f"inference.stream_first_steps must be >= 1 and is for AR+NAR "

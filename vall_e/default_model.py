@@ -50,7 +50,8 @@ def package_default(model_dir: str | Path, codec_dir: str | Path, out_dir: str |
                     dtype: torch.dtype = torch.bfloat16, levels: int | None = None,
                     int8: bool = False, sampling: dict | None = None,
                     stream_first_steps: int | None = None,
-                    stream_levels: int | None = None) -> Path:
+                    stream_levels: int | None = None,
+                    stream_lookahead: int | None = None) -> Path:
     """Write ``out_dir`` = the AR+NAR checkpoint ``model_dir`` + the codec ``codec_dir`` inside it.
 
     Both are loaded first, so a broken source is refused before anything is written, and the
@@ -86,6 +87,8 @@ def package_default(model_dir: str | Path, codec_dir: str | Path, out_dir: str |
         inference["stream_first_steps"] = stream_first_steps
     if stream_levels is not None:
         inference["stream_levels"] = stream_levels
+    if stream_lookahead is not None:
+        inference["stream_lookahead"] = stream_lookahead
     Config.from_dict(meta["config"])  # impossible levels or sampler values stop here, before writing
     with staged_directory(out_dir) as staging:
         (staging / META_FILE).write_text(json.dumps(meta, indent=2))

@@ -149,6 +149,29 @@ def test_the_engine_streams_with_the_configured_first_window_passes(shared_engin
     assert seen[0] == 3 and len(seen) >= 2 and set(seen[1:]) == {None}
 
 
+def test_streams_draw_the_models_stream_lookahead(shared_engine, reference_wav, monkeypatch):
+    from vall_e.inference import shared_prefix_stream as stream_module
+
+    windows = []
+    real = stream_module.fill_window
+
+    def recording(model, prefix, text, lengths, codes, window, *rest):
+        windows.append(window[0])
+        return real(model, prefix, text, lengths, codes, window, *rest)
+
+    monkeypatch.setattr(stream_module, "fill_window", recording)
+    engine = shared_engine
+    speaker = engine.speaker_for(reference_wav, SamplingParams(), engine.defaults)
+    params = SamplingParams(seed=3, speed=0.3)  # slow: a sentence of several windows
+    for lookahead in (0, 5):
+        windows.clear()
+        monkeypatch.setattr(engine, "defaults", replace(engine.defaults, stream_lookahead=lookahead))
+        list(engine.stream("Hello there, how are you today?", speaker, params))
+        assert len(windows) >= 2
+        first, second = windows[0], windows[1]
+        assert first.end - second.start == lookahead  # drawn past the first window's commit
+
+
 def test_stream_first_steps_is_checked_in_the_config():
     from vall_e.config import Config
     from vall_e.errors import ConfigError
@@ -156,6 +179,9 @@ def test_stream_first_steps_is_checked_in_the_config():
     assert Config.from_dict({"inference": {"stream_first_steps": 6}}).inference.stream_first_steps == 6
     with pytest.raises(ConfigError, match="stream_first_steps"):
         Config.from_dict({"inference": {"stream_first_steps": 0}})
+    assert Config.from_dict({"inference": {"stream_lookahead": 0}}).inference.stream_lookahead == 0
+    with pytest.raises(ConfigError, match="stream_lookahead"):
+        Config.from_dict({"inference": {"stream_lookahead": -1}})
     with pytest.raises(ConfigError, match="stream_first_steps"):
         Config.from_dict({"model": {"family": "llm", "layout": "flat"},
                           "inference": {"stream_first_steps": 4}})

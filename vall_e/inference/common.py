@@ -46,6 +46,8 @@ class PromptSettings:
     stream_first_steps: int | None = None
     # AR+NAR shared-prefix streams: codec levels of the windows (None = ``levels``)
     stream_levels: int | None = None
+    # AR+NAR shared-prefix streams: frames a window draws past what it commits (None = 12)
+    stream_lookahead: int | None = None
 
 
 def cap_steps(settings: PromptSettings, max_length: int | None) -> PromptSettings:

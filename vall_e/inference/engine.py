@@ -58,7 +58,7 @@ class ARNAREngine:
         self.defaults = PromptSettings(
             inference.language, inference.max_ar_steps, inference.input_prompt_length,
             inference.max_text_chars, inference.levels, inference.stream_first_steps,
-            inference.stream_levels,
+            inference.stream_levels, inference.stream_lookahead,
         )
         # the sampler settings used when a call passes none (CLI flags override them one by one)
         self.default_sampling = SamplingParams.from_mapping(inference.sampling, "inference.sampling")
@@ -312,7 +312,7 @@ class ARNAREngine:
                     TokenSampler(params, "nar", generator),
                     self._stream_levels(settings),
                     params.speed, settings.max_ar_steps, first_steps=settings.stream_first_steps,
-                    passer=self.frame_passer)
+                    lookahead_frames=settings.stream_lookahead, passer=self.frame_passer)
                 continue
             if self.model.durations_mode is not None:  # all codes in ~a dozen passes, decode windowed
                 (codes,), *_ = self.synthesize_codes([sentence], speaker, params, settings)

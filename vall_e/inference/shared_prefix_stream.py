@@ -50,14 +50,17 @@ def stream_sentence_codes(model, text_ids: torch.Tensor, prompt: torch.Tensor,
 def stream_sentence_audio(model, codec, text_ids: torch.Tensor, prompt: torch.Tensor,
                           ar_sampler: TokenSampler, nar_sampler: TokenSampler, n_levels: int,
                           speed: float = 1.0, max_frames: int | None = None,
-                          first_steps: int | None = None, passer=None) -> Iterator[torch.Tensor]:
+                          first_steps: int | None = None, lookahead_frames: int | None = None,
+                          passer=None) -> Iterator[torch.Tensor]:
     """Audio chunks [S] of one sentence as each window's codes are decoded. ``first_steps``
     (see ``stream_sentence_codes``) trades the first window's quality for an earlier first
-    chunk; the engine keeps the model's own count (docs/serve.md has the measured trade)."""
+    chunk; the engine keeps the model's own count (docs/serve.md has the measured trade).
+    ``lookahead_frames``: see ``stream_sentence_codes`` (None: its default)."""
+    window = {} if lookahead_frames is None else {"lookahead_frames": lookahead_frames}
     decoder = StreamingDecoder(codec, chunk_frames=1, levels=n_levels)
     for codes in stream_sentence_codes(model, text_ids, prompt, ar_sampler, nar_sampler, n_levels,
                                        speed, max_frames, first_steps=first_steps,
-                                       passer=passer):
+                                       passer=passer, **window):
         audio = decoder.push(codes)
         if audio is not None and audio.numel():
             yield audio
