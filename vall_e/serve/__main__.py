@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from vall_e.cli.threads import default_wait_policy
+
+    default_wait_policy()  # before torch loads: the CLI's bounded OpenMP spin (cli/threads.py)
     config = ServeConfig(
         model=args.model, device=args.device, host=args.host, port=args.port,
         api_key=args.api_key, voices_dir=args.voices_dir, max_queue=args.max_queue,
