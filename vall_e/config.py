@@ -288,8 +288,13 @@ class TrainConfig:
     # NAR pass costs about as much as the AR's; < 1 buys more AR updates per CPU hour in a
     # phase where the AR, not the NAR, is what has to improve
     nar_probability: float = 1.0
+    # wall-clock cap on fit (None: none): training stops at the first step past it and exports
+    # that step as usual, so a run on a lent GPU with a hard lease ends with its checkpoints
+    max_minutes: Optional[float] = None
 
     def validate(self) -> None:
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ConfigError(f"train.max_minutes must be positive (or null: no limit), got {self.max_minutes}")
         if self.precision not in ("32-true", "32", "bf16-mixed", "16-mixed", "bf16-true"):
             raise ConfigError(
                 f"train.precision '{self.precision}' invalid; use 32-true, bf16-mixed or 16-mixed"

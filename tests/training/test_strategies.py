@@ -50,6 +50,24 @@ def test_trainer_takes_strategy_devices_precision_and_accumulation(tmp_path):
     assert kwargs.get("find_unused_parameters") is True
 
 
+def test_max_minutes_becomes_the_trainers_wall_clock_limit(tmp_path):
+    from datetime import timedelta
+
+    from lightning.pytorch.callbacks import Timer
+
+    from vall_e.training.train import make_trainer
+
+    def timers(config):
+        return [c for c in make_trainer(config, tmp_path, [], progress=False).callbacks
+                if isinstance(c, Timer)]
+
+    (timer,) = timers(Config.from_dict({"train": {"accelerator": "cpu", "max_minutes": 7.5}}))
+    assert timer._duration == timedelta(minutes=7.5).total_seconds()  # Lightning's own stop
+    assert timers(Config.from_dict({"train": {"accelerator": "cpu"}})) == []
+    with pytest.raises(ConfigError, match="train.max_minutes must be positive"):
+        Config.from_dict({"train": {"max_minutes": 0}})
+
+
 def _grads(model, loss_fn):
     model.zero_grad()
     torch.manual_seed(0)  # the same dropout masks (checkpointing replays the RNG state)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import lightning as L
@@ -153,6 +154,7 @@ def make_trainer(config: Config, output_dir: Path, callbacks: list, progress: bo
     train = config.train
     return L.Trainer(
         max_steps=train.max_steps,
+        max_time=None if train.max_minutes is None else timedelta(minutes=train.max_minutes),
         accelerator=train.accelerator,
         devices=train.devices,
         strategy=_strategy(config),
