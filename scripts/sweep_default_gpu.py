@@ -89,6 +89,35 @@ def ranked_checkpoints(runs: dict[str, Path], metric: str) -> list[tuple[float, 
     return sorted(ranked)
 
 
+def best_of_each_run(ranked: list) -> list:
+    """Each run's best checkpoint, best runs first: neighbouring steps of one run differ little,
+    so returning one of each run says more than several steps of the best run."""
+    best = {}
+    for loss, name, checkpoint in ranked:
+        best.setdefault(name, (loss, name, checkpoint))
+    return sorted(best.values())
+
+
+def ranking_table(runs: dict[str, Path], specs: dict, ranked: list, elapsed: float, metric: str) -> str:
+    lines = []
+    for name, run_dir in runs.items():
+        steps = [int(c.name.removeprefix("step-")) for c in run_dir.glob("checkpoints/step-*")]
+        lines.append(f"{name}: {max(steps, default=0)} steps in {elapsed / 60:.1f} min, {specs[name]}")
+    lines.append(f"{metric}, best first")
+    lines += [f"{loss:.4f}  {name}  {checkpoint.name}" for loss, name, checkpoint in ranked]
+    return "\n".join(lines) + "\n"
+
+
+def archive_metrics(runs: dict[str, Path], runs_dir: Path, path: Path) -> None:
+    """Every run's config, log and metrics.csv files in one small returned file."""
+    with tarfile.open(path, "w:gz") as tar:
+        for name, run_dir in runs.items():
+            for file in (runs_dir / f"{name}.yaml", runs_dir / f"{name}.log"):
+                tar.add(file, arcname=f"{name}/{file.name}")
+            for metrics in run_dir.glob("logs/version_*/metrics.csv"):
+                tar.add(metrics, arcname=f"{name}/{metrics.parent.name}-metrics.csv")
+
+
 def write_parts(directory: Path, arcname: str, out: Path) -> list[Path]:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
@@ -146,23 +175,11 @@ def main(argv: list[str] | None = None) -> int:
 
     elapsed = time.monotonic() - started
     ranked = ranked_checkpoints(runs, args.metric)
-    reached = {name: max((int(c.name.removeprefix("step-")) for c in run_dir.glob("checkpoints/step-*")),
-                         default=0) for name, run_dir in runs.items()}
-    lines = [f"{name}: {reached[name]} steps in {elapsed / 60:.1f} min, {specs[name]}" for name in runs]
-    lines += [f"{loss:.4f}  {name}  {checkpoint.name}" for loss, name, checkpoint in ranked]
-    table = "\n".join(lines[:len(runs)]) + f"\n{args.metric}, best first\n" + "\n".join(lines[len(runs):]) + "\n"
+    table = ranking_table(runs, specs, ranked, elapsed, args.metric)
     (args.out / "ranking.txt").write_text(table)
     print(table)
-    with tarfile.open(args.out / "metrics.tar.gz", "w:gz") as tar:
-        for name, run_dir in runs.items():
-            for path in (args.runs_dir / f"{name}.yaml", args.runs_dir / f"{name}.log"):
-                tar.add(path, arcname=f"{name}/{path.name}")
-            for metrics in run_dir.glob("logs/version_*/metrics.csv"):
-                tar.add(metrics, arcname=f"{name}/{metrics.parent.name}-metrics.csv")
-    best_of_run = {}
-    for loss, name, checkpoint in ranked:  # neighbouring steps of one run differ little:
-        best_of_run.setdefault(name, (loss, name, checkpoint))  # return each run's best
-    for loss, name, checkpoint in sorted(best_of_run.values())[:args.bring]:
+    archive_metrics(runs, args.runs_dir, args.out / "metrics.tar.gz")
+    for loss, name, checkpoint in best_of_each_run(ranked)[:args.bring]:
         parts = bring_back(checkpoint, name, args.out)
         print(f"returned {name}/{checkpoint.name} ({loss:.4f}): {', '.join(p.name for p in parts)}")
     return 1 if failed and not ranked else 0

@@ -56,6 +56,12 @@ def test_checkpoints_rank_by_the_validation_logged_at_their_step(tmp_path):
     ranked = sweep.ranked_checkpoints(runs, "val/level0_loss")
     assert [(loss, name, c.name) for loss, name, c in ranked] == [
         (2.3, "a", "step-0000300"), (2.4, "b", "step-0000150"), (2.5, "a", "step-0000150")]
+    # one checkpoint of each run comes back, best runs first
+    assert [(name, c.name) for _, name, c in sweep.best_of_each_run(ranked)] == [
+        ("a", "step-0000300"), ("b", "step-0000150")]
+    table = sweep.ranking_table(runs, {"a": {}, "b": {}}, ranked, 120.0, "val/level0_loss")
+    assert table.splitlines()[0] == "a: 400 steps in 2.0 min, {}"
+    assert table.splitlines()[2] == "val/level0_loss, best first"
 
 
 def test_returned_pieces_stay_under_the_limit_and_reassemble(tmp_path, monkeypatch):
