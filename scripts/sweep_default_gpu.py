@@ -12,8 +12,7 @@ Each ``--run NAME:KEY=VALUE,...`` is ``--yaml`` (default configs/default.yaml) w
 overrides, trained by ``python -m vall_e.train`` into ``--runs-dir/NAME``, all at once, each
 stopped by ``train.max_minutes``. Afterwards every exported checkpoint is ranked by the
 validation level-0 loss logged at its step (``--metric``); the best step of each of the
-``--bring`` best runs is written
-to ``--out`` in bfloat16 (the shipped precision) as ``NAME-step-N.tar.partXX`` pieces under
+``--bring`` best runs is written to ``--out`` in bfloat16 (the shipped precision) as ``NAME-step-N.tar.partXX`` pieces under
 16 MiB, with every run's metrics in ``metrics.tar.gz`` and the ranking in ``ranking.txt``.
 Put a checkpoint back together here with
 ``cat NAME-step-N.tar.part* | tar -x -C DIR``.
@@ -159,16 +158,18 @@ def main(argv: list[str] | None = None) -> int:
     args.runs_dir.mkdir(parents=True, exist_ok=True)
 
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), PYTHONUNBUFFERED="1")
-    runs, procs, started = {}, {}, time.monotonic()
+    runs, procs, logs, started = {}, {}, [], time.monotonic()
     for name, overrides in specs.items():
         runs[name] = args.runs_dir / name
         config = args.runs_dir / f"{name}.yaml"
         write_config(args.yaml, overrides, runs[name], args.minutes, config)
-        log = (args.runs_dir / f"{name}.log").open("w")
+        logs.append((args.runs_dir / f"{name}.log").open("w"))
         procs[name] = subprocess.Popen(
             [sys.executable, "-m", "vall_e.train", "--yaml", str(config), "--quiet"],
-            stdout=log, stderr=subprocess.STDOUT, env=env)
+            stdout=logs[-1], stderr=subprocess.STDOUT, env=env)
     failed = [name for name, proc in procs.items() if proc.wait() != 0]
+    for log in logs:
+        log.close()
     for name in failed:
         print(f"run {name} failed; the end of its log:", file=sys.stderr)
         print((args.runs_dir / f"{name}.log").read_text()[-3000:], file=sys.stderr)
