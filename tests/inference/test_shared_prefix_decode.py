@@ -206,3 +206,54 @@ def test_stream_levels_is_checked_in_the_config():
     assert Config.from_dict({"inference": {"stream_levels": 4}}).inference.stream_levels == 4
     with pytest.raises(ConfigError, match="stream_levels"):
         Config.from_dict({"inference": {"stream_levels": 99}})
+
+
+@pytest.mark.parametrize("total", [5, 6, 17, 40])
+def test_fit_lengths_sums_to_the_known_span_with_every_position_kept(total):
+    torch.manual_seed(total)
+    logits = torch.randn(5, 8) * 3
+    lengths = decode.fit_lengths(logits, total)
+    assert int(lengths.sum()) == total and int(lengths.min()) >= 1
+    with pytest.raises(ValueError, match="cannot hold"):
+        decode.fit_lengths(logits, 4)
+
+
+def test_a_continuation_keeps_the_reference_frames_and_returns_only_the_new_ones():
+    model = _model()
+    text, prompts = _items()
+    reference_text = torch.tensor([1, 9, 10, 11])  # BOS + the reference's phonemes, no EOS
+    known = torch.randint(0, CODES, (LEVELS, 9))
+    codes, lengths = decode.generate_continuation(model, reference_text, known, text, prompts[0],
+                                                  *_samplers(seed=4), n_levels=LEVELS)
+    again, _ = decode.generate_continuation(model, reference_text, known, text, prompts[0],
+                                            *_samplers(seed=4), n_levels=LEVELS)
+    for item, length, ids, other in zip(codes, lengths, text, again):
+        assert len(length) == len(ids) - 1  # the text's positions after its dropped BOS
+        assert item.shape == (LEVELS, int(length.sum())) and int(length.min()) >= 1
+        assert torch.equal(item, other)
+    # the new frames depend on the known ones: they are context, not ignored
+    other_known = (known + 1) % CODES
+    changed, _ = decode.generate_continuation(model, reference_text, other_known, text[:1],
+                                              prompts[0], *_samplers(seed=4), n_levels=LEVELS)
+    assert not torch.equal(changed[0], codes[0])
+
+
+def test_the_engine_continues_the_reference_with_input_prompt_prefix(shared_engine, reference_wav):
+    engine = shared_engine
+    params = SamplingParams(seed=3, ar_temp=0.5, input_prompt_prefix=True)
+    with pytest.raises(Exception, match="transcript"):
+        engine.synthesize(["Hello there."], engine.speaker_for(reference_wav, SamplingParams(),
+                                                               engine.defaults), params)
+    speaker = engine.speaker_for(reference_wav, params, engine.defaults, prompt_text="A test.")
+    (result,) = engine.synthesize(["Hello there."], speaker, params)
+    (plain,) = engine.synthesize(["Hello there."], speaker, replace(params, input_prompt_prefix=False))
+    assert result.audio.numel() > 0 and result.codes.shape[0] == plain.codes.shape[0]
+
+
+def test_a_continuation_streams_each_sentence_whole(shared_engine, reference_wav):
+    engine = shared_engine
+    params = SamplingParams(seed=3, ar_temp=0.5, input_prompt_prefix=True)
+    speaker = engine.speaker_for(reference_wav, params, engine.defaults, prompt_text="A test.")
+    (whole,) = engine.synthesize(["Hello there."], speaker, params)
+    chunks = list(engine.stream("Hello there.", speaker, params))
+    assert len(chunks) == 1 and torch.equal(chunks[0], whole.audio)

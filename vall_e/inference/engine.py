@@ -244,6 +244,8 @@ class ARNAREngine:
             if not speaker.transcript:
                 raise TextError("--input-prompt-prefix needs the reference's transcript: "
                                 "create the speaker with a transcript (--prompt-text)")
+            if self.model.config.shared_prefix:  # the reference's frames as known context
+                return self._continue_codes(texts, speaker, prompt, params, settings, levels, timings)
             texts = [f"{speaker.transcript.strip()} {t.strip()}" for t in texts]
             forced = speaker.codes[0].to(self.device)[None].expand(len(texts), -1)
         text_ids = [self.text_ids(t, settings) for t in texts]
@@ -289,6 +291,21 @@ class ARNAREngine:
         timings["nar"] = time.perf_counter() - start
         return codes, stopped, stats, timings
 
+    def _continue_codes(self, texts, speaker, prompt, params, settings, levels, timings):
+        """Shared-prefix ``--input-prompt-prefix``: each text continues the reference's own
+        frames (``shared_prefix_decode.generate_continuation``)."""
+        start = time.perf_counter()
+        reference_ids = self.text_ids(speaker.transcript, settings)[:-1]  # BOS .. without EOS
+        text_ids = [self.text_ids(t, settings) for t in texts]
+        generator = make_generator(params.seed, self.device)
+        codes, _ = shared_prefix_decode.generate_continuation(
+            self.model, reference_ids, speaker.codes.to(self.device), text_ids, prompt,
+            TokenSampler(params, "ar", generator, stop_token=self.model.stop_token),
+            TokenSampler(params, "nar", generator), levels, params.speed, settings.max_ar_steps,
+            self.frame_passer)
+        timings["ar"], timings["nar"] = time.perf_counter() - start, 0.0
+        return codes, [True] * len(texts), DecodeStats(len(self.model.blocks)), timings
+
     def stream(self, text: str, speaker: SpeakerProfile | None,
                params: SamplingParams | None = None, settings: PromptSettings | None = None,
                chunk_seconds: float = 0.5, max_length: int | None = None,
@@ -304,6 +321,11 @@ class ARNAREngine:
         params = (params or self.default_sampling).validate()
         self._check_layer_skip(params)
         for sentence in split_sentences(text, settings.max_text_chars):
+            if self.model.config.shared_prefix and params.input_prompt_prefix:
+                # a continuation decodes the sentence in one window after the reference's frames
+                (result,) = self.synthesize([sentence], speaker, params, settings)
+                yield result.audio
+                continue
             if self.model.config.shared_prefix:  # windows of a sentence against its cached prefix
                 generator = make_generator(params.seed, self.device)
                 yield from stream_sentence_audio(
@@ -340,6 +362,8 @@ class ARNAREngine:
                                 f"durations); {self.checkpoint.path} is not one, so leave --speed at 1")
         if self.model.durations_mode is not None:
             refused = parallel_unsupported(params) + (["--compile"] if self.stepper is not None else [])
+            if self.model.config.shared_prefix:  # continues the reference's frames instead
+                refused = [flag for flag in refused if flag != "--input-prompt-prefix"]
             if refused:
                 raise SamplingError(f"{', '.join(refused)}: not available with a durations model "
                                     "(model.alignment: durations, no AR loop); drop the flag")

@@ -22,6 +22,7 @@ from vall_e.inference.pointer_decode import safety_cap
 from vall_e.models import shared_prefix as layout
 from vall_e.models.layers import KVCache
 from vall_e.models.parallel_level0 import mask_share
+from vall_e.models.pointer import expected_frames
 from vall_e.sampling import TokenSampler
 
 
@@ -153,3 +154,56 @@ def generate(model, text: list[torch.Tensor], prompts: list[torch.Tensor], ar_sa
     windows = [Window(0, 0, c.shape[1]) for c in codes]
     fill_window(model, prefix, text, lengths, codes, windows, ar_sampler, nar_sampler, n_levels)
     return codes, lengths
+
+
+def fit_lengths(logits: torch.Tensor, total: int) -> torch.Tensor:
+    """Frames per text position [n] (>= 1 each) that sum to exactly ``total`` (>= n): the
+    duration head's expected lengths scaled to a span whose length is already known."""
+    if total < logits.shape[0]:
+        raise ValueError(f"{total} frames cannot hold {logits.shape[0]} text positions")
+    frames = expected_frames(logits)
+    frames = frames * (total / float(frames.sum()))
+    ends = torch.round(torch.cumsum(frames, 0)).long().clamp(max=total)
+    ends[-1] = total
+    lengths = torch.diff(ends, prepend=torch.zeros(1, dtype=torch.long, device=ends.device))
+    # rounding can leave a position empty: borrow a frame from the longest one
+    while int(lengths.min()) < 1:
+        lengths[int(lengths.argmin())] += 1
+        lengths[int(lengths.argmax())] -= 1
+    return lengths
+
+
+@torch.inference_mode()
+def generate_continuation(model, prompt_text: torch.Tensor, known: torch.Tensor,
+                          text: list[torch.Tensor], prompt: torch.Tensor, ar_sampler: TokenSampler, nar_sampler: TokenSampler,
+                          n_levels: int, speed: float = 1.0, max_frames: int | None = None,
+                          passer=None) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """``--input-prompt-prefix`` for a shared-prefix model: each item reads ``[prompt's
+    transcript] [text]`` and the reference's own codes ``known`` [K, Tk] (what the transcript
+    says; ``prompt`` is the prefix's acoustic prompt as always) stand as the first frames,
+    so the text is spoken as the continuation of the reference (its voice and pace right
+    before the first word) instead of from a cold start. ``prompt_text`` holds the
+    transcript's ids with BOS and without EOS; each of ``text`` its own ids with BOS and EOS
+    (BOS is dropped when joining). Returns the new frames' codes [n_levels, T_i] and the
+    text's durations [len(text_i) - 1] (the EOS position last)."""
+    _check(model, speed)
+    if known.shape[0] < n_levels:
+        raise ValueError(f"the reference has {known.shape[0]} code levels, {n_levels} are generated")
+    joined = [torch.cat([prompt_text, t[1:]]) for t in text]
+    prefix = encode_prefix(model, joined, [prompt] * len(text), passer)
+    n_known, known_frames = len(prompt_text), known.shape[-1]
+    lengths, codes, windows, spoken = [], [], [], []
+    for ids, logits in zip(joined, prefix.duration_logits):
+        own = fit_lengths(logits[:n_known], known_frames)
+        cap = safety_cap(len(ids) - n_known, speed)
+        new = lengths_from_logits(logits[n_known:], speed,
+                                  cap if max_frames is None else min(cap, max_frames))
+        lengths.append(torch.cat([own, new]))
+        item = torch.zeros(n_levels, known_frames + int(new.sum()), dtype=torch.long,
+                           device=known.device)
+        item[:, :known_frames] = known[:n_levels]
+        codes.append(item)
+        windows.append(Window(0, known_frames, item.shape[1]))
+        spoken.append(new)
+    fill_window(model, prefix, joined, lengths, codes, windows, ar_sampler, nar_sampler, n_levels)
+    return [c[:, known_frames:] for c in codes], spoken
