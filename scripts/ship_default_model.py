@@ -11,6 +11,8 @@ The package may carry at most 40 MB; a larger result is refused (nothing is repl
 python scripts/bench_stream_wer.py --lookahead N).
 ``--stream-first-steps N`` ships ``inference.stream_first_steps: N`` (measure first:
 python scripts/bench_stream_wer.py --first-steps N).
+``--pace 0.8`` ships ``inference.pace: 0.8`` (the pace --speed 1 means; measure first:
+python -m vall_e.eval --speed 0.8).
 ``--sampling ar_temp=0.6`` (repeatable) ships sampler defaults (flags still override them).
 """
 from __future__ import annotations
@@ -41,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="codec levels a stream's windows generate (default: --levels)")
     parser.add_argument("--stream-lookahead", type=int, default=None,
                         help="frames a stream window draws past what it commits (default 12)")
+    parser.add_argument("--pace", type=float, default=None,
+                        help="inference.pace: the pace --speed 1 means (0.8: durations / 0.8)")
     parser.add_argument("--int8", action="store_true", help="int8 weight-only linear layers")
     parser.add_argument("--sampling", action="append", default=[], metavar="NAME=VALUE",
                         help="a sampler default the shipped model carries (a SamplingParams field)")
@@ -62,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
                         levels=args.levels, int8=args.int8, sampling=sampling,
                         stream_first_steps=args.stream_first_steps,
                         stream_levels=args.stream_levels,
-                        stream_lookahead=args.stream_lookahead)
+                        stream_lookahead=args.stream_lookahead, pace=args.pace)
     except VallEError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -81,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
                        + ([f"streams {args.stream_levels} levels"] if args.stream_levels else [])
                        + ([f"stream first window {args.stream_first_steps} passes"]
                           if args.stream_first_steps else [])
+                       + ([f"pace {args.pace}"] if args.pace else [])
                        + [f"{k}={v}" for k, v in sampling.items()])
     print(f"wrote {args.out}: {size:.1f} MB ({detail})")
     return 0

@@ -111,3 +111,12 @@ def test_empty_yaml_is_refused(tmp_path, content):
     path.write_text(content)
     with pytest.raises(ConfigError, match="is empty"):
         Config.from_yaml(path)
+
+
+def test_inference_pace_is_checked_and_needs_an_aligned_model():
+    aligned = {"model": {"alignment": "durations"}}
+    assert Config.from_dict({**aligned, "inference": {"pace": 0.8}}).inference.pace == 0.8
+    with pytest.raises(ConfigError, match="inference.pace must be in"):
+        Config.from_dict({**aligned, "inference": {"pace": 0.0}})
+    with pytest.raises(ConfigError, match="phoneme-aligned"):
+        Config.from_dict({"model": {"alignment": "none"}, "inference": {"pace": 0.8}})

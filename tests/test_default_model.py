@@ -100,6 +100,12 @@ def test_package_default_ships_sampler_defaults_the_engine_uses(mel_run, tmp_pat
     assert torch.equal(first, second)
 
 
+def test_package_default_ships_the_pace_the_engine_uses(mel_run, tmp_path):
+    root, run, codec_dir = mel_run
+    out = package_default(run, codec_dir, tmp_path / "shipped", pace=0.8)
+    assert ARNAREngine.from_checkpoint(out, "cpu").pace == 0.8
+
+
 @pytest.mark.parametrize("sampling, match", [({"top_p": 1.5}, "--top-p"),
                                              ({"tempreature": 0.6}, "unknown sampler setting")])
 def test_package_default_refuses_impossible_sampler_defaults_before_writing(mel_run, tmp_path,

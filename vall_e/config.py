@@ -341,6 +341,10 @@ class InferenceConfig:
     # sampler settings this model was measured best with (SamplingParams fields, e.g.
     # {ar_temp: 0.6}); they replace SamplingParams' defaults, and command-line flags override them
     sampling: dict = field(default_factory=dict)
+    # AR+NAR phoneme-aligned models: the pace that --speed 1 means, as a factor on the pace the
+    # duration head predicts (0.8: every predicted length / 0.8). The user's --speed multiplies
+    # it, so "1 = the model's own pace" holds through the CLI, the Interface and the server
+    pace: float = 1.0
 
 
 @dataclass
@@ -375,6 +379,13 @@ class Config:
         if first is not None and (self.model.family != "ar_nar" or first < 1):
             raise ConfigError(f"inference.stream_first_steps must be >= 1 and is for AR+NAR "
                               f"models, got {first} for family {self.model.family}")
+        pace = self.inference.pace
+        if not 0.25 <= pace <= 4.0:
+            raise ConfigError(f"inference.pace must be in [0.25, 4] (1 = the pace the model "
+                              f"predicts), got {pace}")
+        if pace != 1.0 and (self.model.family != "ar_nar" or self.model.alignment == "none"):
+            raise ConfigError("inference.pace needs a phoneme-aligned AR+NAR model (model.alignment: "
+                              "pointer or durations); remove it for this model")
         if self.inference.sampling:
             # imported here: the config module stays light
             from vall_e.sampling.params import SamplingParams

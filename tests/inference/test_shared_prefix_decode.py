@@ -257,3 +257,22 @@ def test_a_continuation_streams_each_sentence_whole(shared_engine, reference_wav
     (whole,) = engine.synthesize(["Hello there."], speaker, params)
     chunks = list(engine.stream("Hello there.", speaker, params))
     assert len(chunks) == 1 and torch.equal(chunks[0], whole.audio)
+
+
+def test_the_models_pace_scales_the_length_and_speed_stays_relative_to_it(shared_engine,
+                                                                           reference_wav):
+    engine = shared_engine
+    speaker = engine.speaker_for(reference_wav, SamplingParams(), engine.defaults)
+    text = "Hi."
+    frames = {}
+    try:
+        # fast speeds: the random model's lengths stay under the fixture's 200-frame cap
+        for pace, speed in [(1.0, 4.0), (0.5, 4.0), (1.0, 2.0)]:
+            engine.pace = pace
+            (result,) = engine.synthesize([text], speaker, SamplingParams(seed=1, speed=speed))
+            frames[pace, speed] = result.codes.shape[1]
+    finally:
+        engine.pace = 1.0
+    assert frames[1.0, 2.0] < 200
+    assert frames[0.5, 4.0] > frames[1.0, 4.0]  # a slower model pace: longer audio
+    assert frames[0.5, 4.0] == frames[1.0, 2.0]  # --speed multiplies the model's pace

@@ -62,6 +62,7 @@ class ARNAREngine:
         )
         # the sampler settings used when a call passes none (CLI flags override them one by one)
         self.default_sampling = SamplingParams.from_mapping(inference.sampling, "inference.sampling")
+        self.pace = inference.pace  # what --speed 1 means for an aligned model (config.py)
         load_text_units(self.defaults.language)  # espeak-ng's start-up is loading, not synthesis
 
     @classmethod
@@ -259,18 +260,18 @@ class ARNAREngine:
         if self.model.config.shared_prefix:  # prefix encoded once, every pass over frames only
             codes, durations = shared_prefix_decode.generate(
                 self.model, text_ids, prompts, ar_sampler, TokenSampler(params, "nar", generator),
-                levels, params.speed, settings.max_ar_steps, self.frame_passer)
+                levels, self.effective_speed(params), settings.max_ar_steps, self.frame_passer)
             timings["ar"], timings["nar"] = time.perf_counter() - start, 0.0
             return codes, [True] * len(texts), DecodeStats(len(self.model.blocks)), timings
         if self.model.durations_mode is not None:  # no AR: durations, then level 0 in parallel
-            durations = predict_durations(self.model, text_ids, prompts, params.speed,
+            durations = predict_durations(self.model, text_ids, prompts, self.effective_speed(params),
                                           settings.max_ar_steps)
             level0 = generate_level0(self.model, text_ids, prompts, durations, ar_sampler)
             stopped, stats = [True] * len(texts), DecodeStats(len(self.model.blocks))
         elif self.model.pointer is not None:  # phoneme-synchronous: ends when the text is read
             level0, durations, stopped, stats = generate_pointer_ar(
                 self.model, text_ids, prompts, ar_sampler, settings.max_ar_steps,
-                speed=params.speed, rates=[rate] * len(texts))
+                speed=self.effective_speed(params), rates=[rate] * len(texts))
         else:
             level0, stopped, stats = generate_ar(
                 self.model, text_ids, prompts, ar_sampler, settings.max_ar_steps, forced=forced,
@@ -301,7 +302,7 @@ class ARNAREngine:
         codes, _ = shared_prefix_decode.generate_continuation(
             self.model, reference_ids, speaker.codes.to(self.device), text_ids, prompt,
             TokenSampler(params, "ar", generator, stop_token=self.model.stop_token),
-            TokenSampler(params, "nar", generator), levels, params.speed, settings.max_ar_steps,
+            TokenSampler(params, "nar", generator), levels, self.effective_speed(params), settings.max_ar_steps,
             self.frame_passer)
         timings["ar"], timings["nar"] = time.perf_counter() - start, 0.0
         return codes, [True] * len(texts), DecodeStats(len(self.model.blocks)), timings
@@ -333,7 +334,7 @@ class ARNAREngine:
                     self._prompt(speaker, settings), TokenSampler(params, "ar", generator),
                     TokenSampler(params, "nar", generator),
                     self._stream_levels(settings),
-                    params.speed, settings.max_ar_steps, first_steps=settings.stream_first_steps,
+                    self.effective_speed(params), settings.max_ar_steps, first_steps=settings.stream_first_steps,
                     lookahead_frames=settings.stream_lookahead, passer=self.frame_passer)
                 continue
             if self.model.durations_mode is not None:  # all codes in ~a dozen passes, decode windowed
@@ -349,6 +350,10 @@ class ARNAREngine:
                                        self._prompt(speaker, settings), params, settings,
                                        self._levels(settings),
                                        make_generator(params.seed, self.device), rate)
+
+    def effective_speed(self, params: SamplingParams) -> float:
+        """The pace durations are divided by: the caller's --speed on the model's ``inference.pace``."""
+        return params.speed * self.pace
 
     def _check_compiled(self, params: SamplingParams) -> None:
         if self.stepper is not None and (params.layer_skip or params.beam_width > 1):

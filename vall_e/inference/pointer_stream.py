@@ -38,7 +38,7 @@ def stream_sentence(engine, text_ids: torch.Tensor, prompt: torch.Tensor, params
     # first audio waits for the second pass
     done, due = 0, first_frames + decoder.lookahead
     for step in pointer_steps(model, [text_ids], [prompt], ar_sampler, settings.max_ar_steps,
-                              params.speed, [rate]):
+                              engine.effective_speed(params), [rate]):
         if int(step.positions[0]) < len(text_ids) and len(codes0) < int(step.caps[0]):
             codes0.append(step.tokens[0])
             spoken.append(step.positions[0])
