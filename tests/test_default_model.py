@@ -12,7 +12,7 @@ from vall_e.codecs.mel.codec import save_random_mel
 from vall_e.codecs.mel.vocoder import VocoderSpec
 from vall_e.config import Config
 from vall_e.default_model import default_model_dir, directory_megabytes, package_default
-from vall_e.errors import CheckpointError
+from vall_e.errors import CheckpointError, ConfigError
 from vall_e.inference.engine import ARNAREngine
 from vall_e.models.checkpoint import build_model, save_checkpoint
 from vall_e.sampling import SamplingParams
@@ -100,10 +100,11 @@ def test_package_default_ships_sampler_defaults_the_engine_uses(mel_run, tmp_pat
     assert torch.equal(first, second)
 
 
-def test_package_default_ships_the_pace_the_engine_uses(mel_run, tmp_path):
-    root, run, codec_dir = mel_run
-    out = package_default(run, codec_dir, tmp_path / "shipped", pace=0.8)
-    assert ARNAREngine.from_checkpoint(out, "cpu").pace == 0.8
+def test_package_default_refuses_a_pace_for_an_unaligned_run_before_writing(mel_run, tmp_path):
+    root, run, codec_dir = mel_run  # the tiny run is unaligned: it has no durations to pace
+    with pytest.raises(ConfigError, match="inference.pace needs a phoneme-aligned"):
+        package_default(run, codec_dir, tmp_path / "shipped", pace=0.8)
+    assert not (tmp_path / "shipped").exists()
 
 
 @pytest.mark.parametrize("sampling, match", [({"top_p": 1.5}, "--top-p"),

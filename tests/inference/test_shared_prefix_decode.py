@@ -276,3 +276,14 @@ def test_the_models_pace_scales_the_length_and_speed_stays_relative_to_it(shared
     assert frames[1.0, 2.0] < 200
     assert frames[0.5, 4.0] > frames[1.0, 4.0]  # a slower model pace: longer audio
     assert frames[0.5, 4.0] == frames[1.0, 2.0]  # --speed multiplies the model's pace
+
+
+def test_a_checkpoints_inference_pace_reaches_the_engine(tmp_path, tiny_codec_dir):
+    import json
+
+    directory = save_random_checkpoint("ar_nar", tmp_path / "ckpt", tiny_codec_dir,
+                                       alignment="durations", shared_prefix=True)
+    meta = json.loads((directory / "vall_e.json").read_text())
+    meta["config"]["inference"]["pace"] = 0.8
+    (directory / "vall_e.json").write_text(json.dumps(meta))
+    assert ARNAREngine.from_checkpoint(directory, device="cpu").pace == 0.8
