@@ -245,10 +245,9 @@ class ARNAREngine:
             if not speaker.transcript:
                 raise TextError("--input-prompt-prefix needs the reference's transcript: "
                                 "create the speaker with a transcript (--prompt-text)")
-            if self.model.config.shared_prefix:  # the reference's frames as known context
-                return self._continue_codes(texts, speaker, prompt, params, settings, levels, timings)
-            texts = [f"{speaker.transcript.strip()} {t.strip()}" for t in texts]
-            forced = speaker.codes[0].to(self.device)[None].expand(len(texts), -1)
+            if not self.model.config.shared_prefix:  # shared prefix: continues the frames below
+                texts = [f"{speaker.transcript.strip()} {t.strip()}" for t in texts]
+                forced = speaker.codes[0].to(self.device)[None].expand(len(texts), -1)
         text_ids = [self.text_ids(t, settings) for t in texts]
         prompts = [prompt] * len(texts)
         timings["prepare"] = time.perf_counter() - start
@@ -258,14 +257,21 @@ class ARNAREngine:
         rate = self.speaking_rate(speaker) if self.model.aligned_positions else None
         durations = None
         if self.model.config.shared_prefix:  # prefix encoded once, every pass over frames only
-            codes, durations = shared_prefix_decode.generate(
-                self.model, text_ids, prompts, ar_sampler, TokenSampler(params, "nar", generator),
-                levels, self.effective_speed(params), settings.max_ar_steps, self.frame_passer)
+            nar_sampler, speed = TokenSampler(params, "nar", generator), self.effective_speed(params)
+            if params.input_prompt_prefix:  # the reference's own frames as known left context
+                reference_ids = self.text_ids(speaker.transcript, settings)[:-1]  # without EOS
+                codes, _ = shared_prefix_decode.generate_continuation(
+                    self.model, reference_ids, speaker.codes.to(self.device), text_ids, prompt,
+                    ar_sampler, nar_sampler, levels, speed, settings.max_ar_steps, self.frame_passer)
+            else:
+                codes, _ = shared_prefix_decode.generate(
+                    self.model, text_ids, prompts, ar_sampler, nar_sampler, levels, speed,
+                    settings.max_ar_steps, self.frame_passer)
             timings["ar"], timings["nar"] = time.perf_counter() - start, 0.0
             return codes, [True] * len(texts), DecodeStats(len(self.model.blocks)), timings
         if self.model.durations_mode is not None:  # no AR: durations, then level 0 in parallel
-            durations = predict_durations(self.model, text_ids, prompts, self.effective_speed(params),
-                                          settings.max_ar_steps)
+            durations = predict_durations(self.model, text_ids, prompts,
+                                          self.effective_speed(params), settings.max_ar_steps)
             level0 = generate_level0(self.model, text_ids, prompts, durations, ar_sampler)
             stopped, stats = [True] * len(texts), DecodeStats(len(self.model.blocks))
         elif self.model.pointer is not None:  # phoneme-synchronous: ends when the text is read
@@ -291,21 +297,6 @@ class ARNAREngine:
             codes = [c[:, forced.shape[1]:] for c in codes]
         timings["nar"] = time.perf_counter() - start
         return codes, stopped, stats, timings
-
-    def _continue_codes(self, texts, speaker, prompt, params, settings, levels, timings):
-        """Shared-prefix ``--input-prompt-prefix``: each text continues the reference's own
-        frames (``shared_prefix_decode.generate_continuation``)."""
-        start = time.perf_counter()
-        reference_ids = self.text_ids(speaker.transcript, settings)[:-1]  # BOS .. without EOS
-        text_ids = [self.text_ids(t, settings) for t in texts]
-        generator = make_generator(params.seed, self.device)
-        codes, _ = shared_prefix_decode.generate_continuation(
-            self.model, reference_ids, speaker.codes.to(self.device), text_ids, prompt,
-            TokenSampler(params, "ar", generator, stop_token=self.model.stop_token),
-            TokenSampler(params, "nar", generator), levels, self.effective_speed(params), settings.max_ar_steps,
-            self.frame_passer)
-        timings["ar"], timings["nar"] = time.perf_counter() - start, 0.0
-        return codes, [True] * len(texts), DecodeStats(len(self.model.blocks)), timings
 
     def stream(self, text: str, speaker: SpeakerProfile | None,
                params: SamplingParams | None = None, settings: PromptSettings | None = None,
@@ -334,7 +325,8 @@ class ARNAREngine:
                     self._prompt(speaker, settings), TokenSampler(params, "ar", generator),
                     TokenSampler(params, "nar", generator),
                     self._stream_levels(settings),
-                    self.effective_speed(params), settings.max_ar_steps, first_steps=settings.stream_first_steps,
+                    self.effective_speed(params), settings.max_ar_steps,
+                    first_steps=settings.stream_first_steps,
                     lookahead_frames=settings.stream_lookahead, passer=self.frame_passer)
                 continue
             if self.model.durations_mode is not None:  # all codes in ~a dozen passes, decode windowed
@@ -366,9 +358,8 @@ class ARNAREngine:
             raise SamplingError(f"--speed needs a phoneme-aligned model (model.alignment: pointer or "
                                 f"durations); {self.checkpoint.path} is not one, so leave --speed at 1")
         if self.model.durations_mode is not None:
-            refused = parallel_unsupported(params) + (["--compile"] if self.stepper is not None else [])
-            if self.model.config.shared_prefix:  # continues the reference's frames instead
-                refused = [flag for flag in refused if flag != "--input-prompt-prefix"]
+            refused = (parallel_unsupported(params, self.model.config.shared_prefix)
+                       + (["--compile"] if self.stepper is not None else []))
             if refused:
                 raise SamplingError(f"{', '.join(refused)}: not available with a durations model "
                                     "(model.alignment: durations, no AR loop); drop the flag")

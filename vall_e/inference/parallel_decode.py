@@ -26,12 +26,14 @@ from vall_e.models.pointer import expected_frames
 from vall_e.sampling import TokenSampler
 
 
-def unsupported(params) -> list[str]:
-    """Sampling options that need a sequential AR (history, STOP, beams): refused."""
+def unsupported(params, shared_prefix: bool = False) -> list[str]:
+    """Sampling options that need a sequential AR (history, STOP, beams): refused. A
+    shared-prefix model takes ``--input-prompt-prefix`` as a continuation of the reference's
+    frames (``shared_prefix_decode.generate_continuation``)."""
     checks = {
         "--beam-width": params.beam_width > 1,
         "--refine-on-stop": params.refine_on_stop,
-        "--input-prompt-prefix": params.input_prompt_prefix,
+        "--input-prompt-prefix": params.input_prompt_prefix and not shared_prefix,
         "--layer-skip": params.layer_skip,
         "--repetition-penalty": params.repetition_penalty != 1.0,
         "--length-penalty": params.length_penalty != 0.0,

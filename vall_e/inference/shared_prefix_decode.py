@@ -175,8 +175,8 @@ def fit_lengths(logits: torch.Tensor, total: int) -> torch.Tensor:
 
 @torch.inference_mode()
 def generate_continuation(model, prompt_text: torch.Tensor, known: torch.Tensor,
-                          text: list[torch.Tensor], prompt: torch.Tensor, ar_sampler: TokenSampler, nar_sampler: TokenSampler,
-                          n_levels: int, speed: float = 1.0, max_frames: int | None = None,
+                          text: list[torch.Tensor], prompt: torch.Tensor,
+                          ar_sampler: TokenSampler, nar_sampler: TokenSampler, n_levels: int, speed: float = 1.0, max_frames: int | None = None,
                           passer=None) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """``--input-prompt-prefix`` for a shared-prefix model: each item reads ``[prompt's
     transcript] [text]`` and the reference's own codes ``known`` [K, Tk] (what the transcript
