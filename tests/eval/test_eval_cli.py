@@ -92,6 +92,26 @@ def test_model_eval_passes_levels_to_the_engine(tiny_run, refs, tmp_path):
     assert json.loads(out.read_text())["setup"]["levels"] == 1
 
 
+def test_model_eval_passes_the_prompt_length_to_every_speaker(tiny_run, refs, tmp_path, monkeypatch):
+    import vall_e.inference.engine as engine_module
+
+    lengths = []
+    real = engine_module.speaker_from_recording
+
+    def spy(codec, reference, length, *args, **kwargs):
+        lengths.append(length)
+        return real(codec, reference, length, *args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "speaker_from_recording", spy)
+    sentences = write_sentences(tmp_path / "s.txt", "The cat sat.")
+    out = tmp_path / "eval.json"
+    assert main(["--model", str(tiny_run.checkpoint), "--sentences", str(sentences), "--refs",
+                 str(refs), "--json", str(out), "--device", "cpu", "--max-ar-steps", "20",
+                 "--seed", "0", "--input-prompt-length", "0.5", "--quiet"], judges=FakeJudges()) == 0
+    assert lengths == [0.5, 0.5]  # one speaker per reference, each cut to 0.5 s
+    assert json.loads(out.read_text())["setup"]["input_prompt_length"] == 0.5
+
+
 @pytest.mark.slow
 def test_model_eval_real_judges(tiny_run, refs, tmp_path):
     sentences = write_sentences(tmp_path / "s.txt", "Good morning.")
@@ -154,6 +174,8 @@ def test_per_speaker_keeps_each_speakers_first_references(tmp_path):
     (["--codec", "encodec", "--limit", "0"], "--limit"),
     (["--codec", "encodec", "--per-speaker", "0"], "--per-speaker"),
     (["--codec", "encodec", "--max-sentences", "3"], "--max-sentences only"),
+    (["--codec", "encodec", "--input-prompt-length", "3"], "--input-prompt-length"),
+    (["--model", "m", "--sentences", "s.txt", "--input-prompt-length", "0"], "--input-prompt-length"),
 ])
 def test_bad_flags_are_one_line_errors(args, message, tmp_path):
     with pytest.raises(VallEError, match=message):

@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--threads", type=int, default=0,
                      help="CPU threads for torch and Whisper (0: the libraries' defaults)")
     run.add_argument("--max-ar-steps", type=int, help="--model: hard cap on AR steps per sentence")
+    run.add_argument("--input-prompt-length", type=float,
+                     help="--model: seconds of each reference used as the acoustic prompt "
+                          "(default: the checkpoint's inference.input_prompt_length)")
     run.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     add_sampling_flags(p)
     return p
@@ -69,6 +72,9 @@ def _check(args: argparse.Namespace) -> None:
         raise ConfigError("--threads must be 0 (default) or positive")
     if args.max_ar_steps is not None and (args.max_ar_steps <= 0 or not args.model):
         raise ConfigError("--max-ar-steps takes a positive number and only applies with --model")
+    if args.input_prompt_length is not None and (args.input_prompt_length <= 0 or not args.model):
+        raise ConfigError("--input-prompt-length takes a positive number of seconds and only "
+                          "applies with --model")
     if args.model and not Path(args.model).exists():
         raise ConfigError(f"model directory not found: {args.model}")
 
@@ -119,9 +125,12 @@ def main(argv: list[str] | None = None, judges=None) -> int:
             settings = replace(settings, max_ar_steps=args.max_ar_steps)
         if args.levels:
             settings = replace(settings, levels=args.levels)
+        if args.input_prompt_length:
+            settings = replace(settings, input_prompt_length=args.input_prompt_length)
         rows = evaluate_model(engine, sentences, refs, judges, params, settings, progress=say)
         setup = {"mode": "model", "model": str(args.model), "sampling": asdict(params),
-                 "max_ar_steps": settings.max_ar_steps, "levels": settings.levels}
+                 "max_ar_steps": settings.max_ar_steps, "levels": settings.levels,
+                 "input_prompt_length": settings.input_prompt_length}
     elif args.originals:
         rows = evaluate_originals(refs, judges, progress=say)
         setup = {"mode": "originals", "refs": str(args.refs)}
