@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="frames a stream window draws past what it commits (default 12)")
     parser.add_argument("--pace", type=float, default=None,
                         help="inference.pace: the pace --speed 1 means (0.8: durations / 0.8)")
+    parser.add_argument("--input-prompt-length", type=float, default=None,
+                        help="inference.input_prompt_length: seconds of a reference kept as the "
+                             "voice prompt (default: the run's)")
     parser.add_argument("--int8", action="store_true", help="int8 weight-only linear layers")
     parser.add_argument("--sampling", action="append", default=[], metavar="NAME=VALUE",
                         help="a sampler default the shipped model carries (a SamplingParams field)")
@@ -66,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
                         levels=args.levels, int8=args.int8, sampling=sampling,
                         stream_first_steps=args.stream_first_steps,
                         stream_levels=args.stream_levels,
-                        stream_lookahead=args.stream_lookahead, pace=args.pace)
+                        stream_lookahead=args.stream_lookahead, pace=args.pace,
+                        input_prompt_length=args.input_prompt_length)
     except VallEError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -86,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
                        + ([f"stream first window {args.stream_first_steps} passes"]
                           if args.stream_first_steps else [])
                        + ([f"pace {args.pace}"] if args.pace else [])
+                       + ([f"prompt {args.input_prompt_length} s"] if args.input_prompt_length else [])
                        + [f"{k}={v}" for k, v in sampling.items()])
     print(f"wrote {args.out}: {size:.1f} MB ({detail})")
     return 0

@@ -107,6 +107,24 @@ def test_package_default_refuses_a_pace_for_an_unaligned_run_before_writing(mel_
     assert not (tmp_path / "shipped").exists()
 
 
+def test_package_default_ships_a_prompt_length_the_engine_uses(mel_run, tmp_path):
+    root, run, codec_dir = mel_run
+    out = package_default(run, codec_dir, tmp_path / "shipped", input_prompt_length=0.5)
+    engine = ARNAREngine.from_checkpoint(out, "cpu")
+    assert engine.defaults.input_prompt_length == 0.5
+    import soundfile as sf
+    reference = tmp_path / "ref.wav"
+    sf.write(reference, 0.1 * torch.randn(24000).numpy(), 24000)  # 1 s: the prompt keeps half
+    assert engine.create_speaker(reference).codes.shape[-1] == 25  # 0.5 s at 50 Hz
+
+
+def test_package_default_refuses_a_non_positive_prompt_length_before_writing(mel_run, tmp_path):
+    root, run, codec_dir = mel_run
+    with pytest.raises(ConfigError, match="inference.input_prompt_length"):
+        package_default(run, codec_dir, tmp_path / "shipped", input_prompt_length=0.0)
+    assert not (tmp_path / "shipped").exists()
+
+
 @pytest.mark.parametrize("sampling, match", [({"top_p": 1.5}, "--top-p"),
                                              ({"tempreature": 0.6}, "unknown sampler setting")])
 def test_package_default_refuses_impossible_sampler_defaults_before_writing(mel_run, tmp_path,

@@ -379,6 +379,9 @@ class Config:
         if first is not None and (self.model.family != "ar_nar" or first < 1):
             raise ConfigError(f"inference.stream_first_steps must be >= 1 and is for AR+NAR "
                               f"models, got {first} for family {self.model.family}")
+        if not self.inference.input_prompt_length > 0:
+            raise ConfigError(f"inference.input_prompt_length must be a positive number of "
+                              f"seconds, got {self.inference.input_prompt_length}")
         pace = self.inference.pace
         if not 0.25 <= pace <= 4.0:
             raise ConfigError(f"inference.pace must be in [0.25, 4] (1 = the pace the model "

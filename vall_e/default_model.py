@@ -51,13 +51,15 @@ def package_default(model_dir: str | Path, codec_dir: str | Path, out_dir: str |
                     int8: bool = False, sampling: dict | None = None,
                     stream_first_steps: int | None = None,
                     stream_levels: int | None = None,
-                    stream_lookahead: int | None = None, pace: float | None = None) -> Path:
+                    stream_lookahead: int | None = None, pace: float | None = None,
+                    input_prompt_length: float | None = None) -> Path:
     """Write ``out_dir`` = the AR+NAR checkpoint ``model_dir`` + the codec ``codec_dir`` inside it.
 
     Both are loaded first, so a broken source is refused before anything is written, and the
     result is written atomically (a failed run leaves the previous default in place).
     ``levels`` sets the shipped ``inference.levels``, ``sampling`` its ``inference.sampling``
-    (e.g. ``{"ar_temp": 0.6}``), ``pace`` its ``inference.pace``; ``int8`` stores the model's linear layers
+    (e.g. ``{"ar_temp": 0.6}``), ``pace`` its ``inference.pace``, ``input_prompt_length`` the
+    seconds of a reference it keeps as the voice prompt; ``int8`` stores the model's linear layers
     as int8 (one scale per row) instead of ``dtype``.
     """
     from vall_e.codecs.mel.codec import load_mel_model
@@ -91,6 +93,8 @@ def package_default(model_dir: str | Path, codec_dir: str | Path, out_dir: str |
         inference["stream_lookahead"] = stream_lookahead
     if pace is not None:
         inference["pace"] = pace
+    if input_prompt_length is not None:
+        inference["input_prompt_length"] = input_prompt_length
     Config.from_dict(meta["config"])  # impossible levels or sampler values stop here, before writing
     with staged_directory(out_dir) as staging:
         (staging / META_FILE).write_text(json.dumps(meta, indent=2))
