@@ -88,3 +88,53 @@ def test_quantized_stage_feeds_the_drawn_level_counts(quantized_levels, expected
     for _ in range(12):
         assert torch.isfinite(module.training_step(torch.randn(1, 4800) * 0.1, 0))
     assert set(asked) == expected
+
+
+def _toy_audio(folder, n=3):
+    import soundfile as sf
+
+    folder.mkdir()
+    generator = torch.Generator().manual_seed(0)
+    for i in range(n):
+        sf.write(folder / f"{i}.wav", (0.1 * torch.randn(12000, generator=generator)).numpy(), 24000)
+    return folder
+
+
+def test_init_from_continues_an_exported_codec_with_its_codebooks(tmp_path):
+    from safetensors.torch import load_file
+
+    from vall_e.codecs.mel.codec import load_mel_model, save_random_mel
+    from vall_e.codecs.mel.vocoder import VocoderSpec
+    from vall_e.codecs.train import train_codec
+
+    toy = yaml.safe_load(TOY.read_text())
+    start = save_random_mel(tmp_path / "start", levels=2, codebook_size=16,
+                            vocoder=VocoderSpec(dim=32, intermediate=64, blocks=1))
+    audio = _toy_audio(tmp_path / "audio")
+    config = CodecTrainConfig.from_dict({**toy, "input": str(audio), "output": str(tmp_path / "run"),
+                                         "clean_steps": 0, "quantized_steps": 2,
+                                         "learning_rate": 1e-9, "init_from": str(start)})
+    out = train_codec(config, quiet=True)
+    before, after = load_mel_model(start), load_mel_model(out)
+    # k-means was skipped: the codes keep their meaning, so a model trained on them still fits
+    assert torch.equal(after.rvq.codebooks, before.rvq.codebooks)
+    assert torch.equal(load_file(str(tmp_path / "run" / "kmeans.safetensors"))["codebooks"],
+                       before.rvq.codebooks)
+    # the vocoder started from the exported one (a 1e-9 learning rate barely moves it)
+    for name, weight in before.vocoder.state_dict().items():
+        assert torch.allclose(after.vocoder.state_dict()[name], weight, atol=1e-6), name
+
+
+def test_init_from_refuses_a_codec_of_another_shape(tmp_path):
+    from vall_e.codecs.mel.codec import save_random_mel
+    from vall_e.codecs.mel.vocoder import VocoderSpec
+    from vall_e.codecs.train import train_codec
+
+    toy = yaml.safe_load(TOY.read_text())
+    other = save_random_mel(tmp_path / "other", levels=2, codebook_size=16,
+                            vocoder=VocoderSpec(dim=16, intermediate=32, blocks=1))
+    config = CodecTrainConfig.from_dict({**toy, "input": str(_toy_audio(tmp_path / "audio")),
+                                         "output": str(tmp_path / "run"), "init_from": str(other)})
+    with pytest.raises(ConfigError, match="init_from .* other levels, codebook_size or vocoder"):
+        train_codec(config, quiet=True)
+    assert not (tmp_path / "run" / "kmeans.safetensors").exists()

@@ -78,6 +78,32 @@ def fit_codebooks(config: CodecTrainConfig, spec: MelCodecSpec, pool: list[torch
     return rvq.codebooks
 
 
+def _initial_codec(config: CodecTrainConfig, spec: MelCodecSpec, kmeans: Path, quiet: bool):
+    """``config.init_from`` loaded (None without one); its codebooks are written to ``kmeans``
+    so that this run and every resume of it decode codes exactly as that codec does."""
+    from safetensors.torch import load_file, save_file
+
+    from vall_e.codecs.mel.codec import load_mel_model
+
+    if not config.init_from:
+        return None
+    initial = load_mel_model(config.init_from)
+    codebooks = initial.rvq.codebooks.detach().float().contiguous()
+    if (initial.spec.levels, initial.spec.codebook_size, initial.spec.vocoder) != \
+            (spec.levels, spec.codebook_size, spec.vocoder):
+        raise ConfigError(f"init_from {config.init_from} is a codec with other levels, "
+                          "codebook_size or vocoder_* settings; set the recipe's values to that "
+                          "codec's (its config.json)")
+    if kmeans.is_file():
+        if not torch.equal(load_file(str(kmeans))["codebooks"], codebooks):
+            raise ConfigError(f"{kmeans} holds other codebooks than init_from "
+                              f"{config.init_from}; pass another --output")
+    else:
+        save_file({"codebooks": codebooks}, str(kmeans))
+    _say(quiet, f"init_from: codebooks and vocoder of {config.init_from}")
+    return initial
+
+
 def _start_step(last: Path) -> int:
     if not last.is_file():
         return 0
@@ -108,14 +134,17 @@ def train_codec(config: CodecTrainConfig, quiet: bool = False) -> Path:
     pool = load_pool(config.input, spec.sample_rate)
     seconds = sum(len(w) for w in pool) / spec.sample_rate
     _say(quiet, f"input: {len(pool)} files, {seconds / 60:.1f} min of audio")
-    codebooks = fit_codebooks(config, spec, pool, output / "kmeans.safetensors", quiet)
-
     last = output / "lightning" / "last.ckpt"
     start = _start_step(last)
+    initial = _initial_codec(config, spec, output / "kmeans.safetensors", quiet) if not start else None
+    codebooks = fit_codebooks(config, spec, pool, output / "kmeans.safetensors", quiet)
+
     if start:
         _say(quiet, f"vocoder: resuming from step {start} of {config.total_steps}")
     L.seed_everything(config.seed + start, verbose=False)  # model init, then fresh crops
     module = VocoderModule(spec, codebooks, config)
+    if initial is not None:
+        module.model.vocoder.load_state_dict(initial.vocoder.state_dict())
     step = spec.hop * spec.stack
     samples = max(1, round(config.segment_seconds * spec.sample_rate / step)) * step
     loader = DataLoader(Segments(pool, samples, config.seed, start), batch_size=config.batch_size)

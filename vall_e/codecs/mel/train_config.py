@@ -45,6 +45,11 @@ class CodecTrainConfig:
     seed: int = 0
     checkpoint_every: int = 500
     threads: int = 1  # torch CPU threads; leave cores to whatever runs beside the training
+    # an exported codec directory to continue from: its codebooks replace k-means (so codes a
+    # model was trained on keep their meaning) and its vocoder weights start the vocoder; the
+    # step counts then count this run's steps only. Needs the same levels, codebook_size and
+    # vocoder_* values as that codec
+    init_from: Optional[str] = None
 
     @property
     def total_steps(self) -> int:
