@@ -313,12 +313,11 @@ class ARNAREngine:
         params = (params or self.default_sampling).validate()
         self._check_layer_skip(params)
         for sentence in split_sentences(text, settings.max_text_chars):
-            if self.model.config.shared_prefix and params.input_prompt_prefix:
-                # a continuation decodes the sentence in one window after the reference's frames
-                (result,) = self.synthesize([sentence], speaker, params, settings)
-                yield result.audio
-                continue
             if self.model.config.shared_prefix:  # windows of a sentence against its cached prefix
+                if params.input_prompt_prefix:  # a continuation: one window after the reference's frames
+                    (result,) = self.synthesize([sentence], speaker, params, settings)
+                    yield result.audio
+                    continue
                 generator = make_generator(params.seed, self.device)
                 yield from stream_sentence_audio(
                     self.model, self.codec, self.text_ids(sentence, settings),

@@ -50,6 +50,13 @@ def _check(model: ARNARModel, speed: float) -> None:
         raise ValueError(f"speed must be > 0, got {speed}")
 
 
+def frame_cap(n_text_ids: int, speed: float, max_frames: int | None) -> int:
+    """The most frames an item of ``n_text_ids`` text positions may get: ``safety_cap``, held
+    under the caller's ``max_frames`` when there is one."""
+    cap = safety_cap(n_text_ids, speed)
+    return cap if max_frames is None else min(cap, max_frames)
+
+
 def lengths_from_logits(logits: torch.Tensor, speed: float, cap: int) -> torch.Tensor:
     """Duration logits [n, D] -> frames per position [n] (>= 1 each, sum <= max(cap, n))."""
     frames = expected_frames(logits) / speed
@@ -68,8 +75,7 @@ def predict_durations(model: ARNARModel, text: list[torch.Tensor], prompts: list
     _check(model, speed)
     out = []
     for text_ids, logits in zip(text, duration_logits(model, text, prompts)):
-        cap = safety_cap(len(text_ids), speed)
-        out.append(lengths_from_logits(logits, speed, cap if max_frames is None else min(cap, max_frames)))
+        out.append(lengths_from_logits(logits, speed, frame_cap(len(text_ids), speed, max_frames)))
     return out
 
 

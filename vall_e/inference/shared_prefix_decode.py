@@ -17,8 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from vall_e.inference.parallel_decode import lengths_from_logits, unmask_step
-from vall_e.inference.pointer_decode import safety_cap
+from vall_e.inference.parallel_decode import frame_cap, lengths_from_logits, unmask_step
 from vall_e.models import shared_prefix as layout
 from vall_e.models.layers import KVCache
 from vall_e.models.parallel_level0 import mask_share
@@ -69,8 +68,7 @@ def durations(model, prefix: EncodedPrefix, speed: float = 1.0,
     _check(model, speed)
     out = []
     for n_text, logits in zip(prefix.n_text, prefix.duration_logits):
-        cap = safety_cap(n_text, speed)
-        out.append(lengths_from_logits(logits, speed, cap if max_frames is None else min(cap, max_frames)))
+        out.append(lengths_from_logits(logits, speed, frame_cap(n_text, speed, max_frames)))
     return out
 
 
@@ -176,7 +174,8 @@ def fit_lengths(logits: torch.Tensor, total: int) -> torch.Tensor:
 @torch.inference_mode()
 def generate_continuation(model, prompt_text: torch.Tensor, known: torch.Tensor,
                           text: list[torch.Tensor], prompt: torch.Tensor,
-                          ar_sampler: TokenSampler, nar_sampler: TokenSampler, n_levels: int, speed: float = 1.0, max_frames: int | None = None,
+                          ar_sampler: TokenSampler, nar_sampler: TokenSampler, n_levels: int,
+                          speed: float = 1.0, max_frames: int | None = None,
                           passer=None) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """``--input-prompt-prefix`` for a shared-prefix model: each item reads ``[prompt's
     transcript] [text]`` and the reference's own codes ``known`` [K, Tk] (what the transcript
@@ -195,9 +194,8 @@ def generate_continuation(model, prompt_text: torch.Tensor, known: torch.Tensor,
     lengths, codes, windows, spoken = [], [], [], []
     for ids, logits in zip(joined, prefix.duration_logits):
         own = fit_lengths(logits[:n_known], known_frames)
-        cap = safety_cap(len(ids) - n_known, speed)
         new = lengths_from_logits(logits[n_known:], speed,
-                                  cap if max_frames is None else min(cap, max_frames))
+                                  frame_cap(len(ids) - n_known, speed, max_frames))
         lengths.append(torch.cat([own, new]))
         item = torch.zeros(n_levels, known_frames + int(new.sum()), dtype=torch.long,
                            device=known.device)
