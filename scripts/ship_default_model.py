@@ -48,6 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input-prompt-length", type=float, default=None,
                         help="inference.input_prompt_length: seconds of a reference kept as the "
                              "voice prompt (default: the run's)")
+    parser.add_argument("--critic", default=None,
+                        help="phoneme critic directory (python -m vall_e.align critic) shipped as "
+                             "MODEL/critic, which ranks level-0 candidates")
+    parser.add_argument("--candidates", type=int, default=None,
+                        help="inference.candidates: level-0 candidates per sentence (needs --critic)")
     parser.add_argument("--int8", action="store_true", help="int8 weight-only linear layers")
     parser.add_argument("--sampling", action="append", default=[], metavar="NAME=VALUE",
                         help="a sampler default the shipped model carries (a SamplingParams field)")
@@ -70,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
                         stream_first_steps=args.stream_first_steps,
                         stream_levels=args.stream_levels,
                         stream_lookahead=args.stream_lookahead, pace=args.pace,
-                        input_prompt_length=args.input_prompt_length)
+                        input_prompt_length=args.input_prompt_length,
+                        critic_dir=args.critic, candidates=args.candidates)
     except VallEError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

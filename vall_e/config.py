@@ -338,6 +338,10 @@ class InferenceConfig:
     # AR+NAR shared-prefix models: frames each stream window draws past what it commits (redrawn
     # by the next window), so committed frames have right neighbours; None = the stream's 12
     stream_lookahead: Optional[int] = None
+    # AR+NAR shared-prefix models: level-0 candidates drawn for each sentence; the phoneme
+    # critic shipped beside the weights (MODEL/critic, vall_e.align.critic) keeps the one whose
+    # frames best sound like their phonemes. Each costs a set of level-0 passes; 1 = no ranking
+    candidates: int = 1
     # sampler settings this model was measured best with (SamplingParams fields, e.g.
     # {ar_temp: 0.6}); they replace SamplingParams' defaults, and command-line flags override them
     sampling: dict = field(default_factory=dict)
@@ -379,6 +383,11 @@ class Config:
         if first is not None and (self.model.family != "ar_nar" or first < 1):
             raise ConfigError(f"inference.stream_first_steps must be >= 1 and is for AR+NAR "
                               f"models, got {first} for family {self.model.family}")
+        if self.inference.candidates != 1 and (self.inference.candidates < 1
+                                               or not self.model.shared_prefix):
+            raise ConfigError(f"inference.candidates must be >= 1, and above 1 needs a shared-prefix "
+                              f"durations model (model.shared_prefix: true), got "
+                              f"{self.inference.candidates}")
         if not self.inference.input_prompt_length > 0:
             raise ConfigError(f"inference.input_prompt_length must be a positive number of "
                               f"seconds, got {self.inference.input_prompt_length}")

@@ -21,7 +21,8 @@ from safetensors.torch import load_file, save_file
 
 from vall_e.checkpoint_format import META_FILE, metadata_file
 from vall_e.config import Config
-from vall_e.errors import CheckpointError
+from vall_e.align.critic import CRITIC_DIR
+from vall_e.errors import CheckpointError, ConfigError
 from vall_e.models.integrity import checksum_metadata
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "assets" / "default"
@@ -52,14 +53,17 @@ def package_default(model_dir: str | Path, codec_dir: str | Path, out_dir: str |
                     stream_first_steps: int | None = None,
                     stream_levels: int | None = None,
                     stream_lookahead: int | None = None, pace: float | None = None,
-                    input_prompt_length: float | None = None) -> Path:
+                    input_prompt_length: float | None = None, critic_dir: str | Path | None = None,
+                    candidates: int | None = None) -> Path:
     """Write ``out_dir`` = the AR+NAR checkpoint ``model_dir`` + the codec ``codec_dir`` inside it.
 
     Both are loaded first, so a broken source is refused before anything is written, and the
     result is written atomically (a failed run leaves the previous default in place).
     ``levels`` sets the shipped ``inference.levels``, ``sampling`` its ``inference.sampling``
     (e.g. ``{"ar_temp": 0.6}``), ``pace`` its ``inference.pace``, ``input_prompt_length`` the
-    seconds of a reference it keeps as the voice prompt; ``int8`` stores the model's linear layers
+    seconds of a reference it keeps as the voice prompt; ``critic_dir`` a phoneme critic
+    (``vall_e.align.critic``) shipped beside the weights and ``candidates`` the level-0
+    candidates it ranks per sentence; ``int8`` stores the model's linear layers
     as int8 (one scale per row) instead of ``dtype``.
     """
     from vall_e.codecs.mel.codec import load_mel_model
@@ -95,6 +99,15 @@ def package_default(model_dir: str | Path, codec_dir: str | Path, out_dir: str |
         inference["pace"] = pace
     if input_prompt_length is not None:
         inference["input_prompt_length"] = input_prompt_length
+    if candidates is not None:
+        inference["candidates"] = candidates
+    if inference.get("candidates", 1) > 1 and critic_dir is None:
+        raise ConfigError(f"candidates {inference['candidates']} needs a phoneme critic to rank them "
+                          "(critic_dir / --critic)")
+    if critic_dir is not None:
+        from vall_e.align.critic import load_critic
+
+        load_critic(critic_dir, loaded.tokenizer.vocab)  # a critic of other phonemes stops here
     Config.from_dict(meta["config"])  # impossible levels or sampler values stop here, before writing
     with staged_directory(out_dir) as staging:
         (staging / META_FILE).write_text(json.dumps(meta, indent=2))
@@ -103,6 +116,8 @@ def package_default(model_dir: str | Path, codec_dir: str | Path, out_dir: str |
         (staging / CODEC_FOLDER).mkdir()
         shutil.copyfile(codec_dir / "config.json", staging / CODEC_FOLDER / "config.json")
         _cast_weights(codec_dir / "model.safetensors", staging / CODEC_FOLDER / "model.safetensors", dtype)
+        if critic_dir is not None:
+            shutil.copytree(critic_dir, staging / CRITIC_DIR)
         if int8:
             _quantize_in_place(staging)
     return Path(out_dir)

@@ -1,6 +1,9 @@
 """``python -m vall_e.align train --data DIR --out DIR [--steps N]`` trains the aligner on
 prepared shards; ``python -m vall_e.align eval --aligner DIR --data DIR`` prints its mean
-boundary error against the shards' teacher durations. Errors are one line, exit status 2."""
+boundary error against the shards' teacher durations; ``python -m vall_e.align critic --model
+MODEL --data DIR --out DIR`` trains the phoneme critic that ranks a durations model's level-0
+candidates (``vall_e.align.critic``), on the model's own text ids. Errors are one line, exit
+status 2."""
 from __future__ import annotations
 
 import argparse
@@ -24,6 +27,14 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--aligner", required=True)
     evaluate.add_argument("--data", required=True)
     evaluate.add_argument("--limit", type=int, default=200, help="utterances to measure")
+    critic = sub.add_parser("critic", help="train the phoneme critic for a model's candidates")
+    critic.add_argument("--model", required=True,
+                        help="the TTS model directory whose text ids the critic learns")
+    critic.add_argument("--data", required=True, help="prepared shards with durations")
+    critic.add_argument("--out", required=True)
+    critic.add_argument("--steps", type=int, default=1200)
+    critic.add_argument("--batch-size", type=int, default=24)
+    critic.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     try:
         if args.command == "train":
@@ -31,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
 
             report = train_aligner(args.data, args.out, steps=args.steps,
                                    batch_size=args.batch_size, seed=args.seed)
+        elif args.command == "critic":
+            report = _train_critic(args)
         else:
             report = _evaluate(args.aligner, args.data, args.limit)
     except VallEError as error:
@@ -38,6 +51,22 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(json.dumps(report, indent=1))
     return 0
+
+
+def _train_critic(args) -> dict:
+    from pathlib import Path
+
+    from vall_e.align.critic import train_critic
+    from vall_e.models.checkpoint import VOCAB_FILE
+    from vall_e.text.tokenizer import PhonemeTokenizer
+
+    vocab = Path(args.model) / VOCAB_FILE
+    if not vocab.is_file():
+        from vall_e.errors import ConfigError
+
+        raise ConfigError(f"{args.model}: no {VOCAB_FILE}; --model must be a TTS model directory")
+    return train_critic(args.data, args.out, PhonemeTokenizer.load(vocab), steps=args.steps,
+                        batch_size=args.batch_size, seed=args.seed)
 
 
 def _evaluate(aligner_dir: str, data_dir: str, limit: int) -> dict:

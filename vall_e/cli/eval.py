@@ -46,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--input-prompt-length", type=float,
                      help="--model: seconds of each reference used as the acoustic prompt "
                           "(default: the checkpoint's inference.input_prompt_length)")
+    run.add_argument("--candidates", type=int,
+                     help="--model (shared-prefix AR+NAR): level-0 candidates per sentence, ranked "
+                          "by the model's phoneme critic (default: the checkpoint's "
+                          "inference.candidates)")
     run.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     add_sampling_flags(p)
     return p
@@ -75,6 +79,8 @@ def _check(args: argparse.Namespace) -> None:
     if args.input_prompt_length is not None and (args.input_prompt_length <= 0 or not args.model):
         raise ConfigError("--input-prompt-length takes a positive number of seconds and only "
                           "applies with --model")
+    if args.candidates is not None and (args.candidates < 1 or not args.model):
+        raise ConfigError("--candidates takes a number >= 1 and only applies with --model")
     if args.model and not Path(args.model).exists():
         raise ConfigError(f"model directory not found: {args.model}")
 
@@ -127,10 +133,13 @@ def main(argv: list[str] | None = None, judges=None) -> int:
             settings = replace(settings, levels=args.levels)
         if args.input_prompt_length:
             settings = replace(settings, input_prompt_length=args.input_prompt_length)
+        if args.candidates:
+            settings = replace(settings, candidates=args.candidates)
         rows = evaluate_model(engine, sentences, refs, judges, params, settings, progress=say)
         setup = {"mode": "model", "model": str(args.model), "sampling": asdict(params),
                  "max_ar_steps": settings.max_ar_steps, "levels": settings.levels,
-                 "input_prompt_length": settings.input_prompt_length}
+                 "input_prompt_length": settings.input_prompt_length,
+                 "candidates": settings.candidates}
     elif args.originals:
         rows = evaluate_originals(refs, judges, progress=say)
         setup = {"mode": "originals", "refs": str(args.refs)}

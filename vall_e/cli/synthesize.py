@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     task.add_argument("--levels", type=int,
                       help="AR+NAR over a residual codec: generate and decode only the first N code "
                            "levels (fewer NAR passes; default from the checkpoint: all)")
+    task.add_argument("--candidates", type=int,
+                      help="shared-prefix AR+NAR models: level-0 candidates drawn per sentence, "
+                           "the one the model's phoneme critic scores best kept (each costs a set "
+                           "of level-0 passes; default from the checkpoint)")
     task.add_argument("--prompt-text", help="transcript of REFERENCE (needed by --input-prompt-prefix "
                       "and by orpheus-layout models to clone a recording)")
     add_sampling_flags(p)
@@ -137,9 +141,15 @@ def main(argv: list[str] | None = None) -> int:
     params = sampling_params_from_args(args, engine.default_sampling)
     overrides = {k: v for k, v in {
         "language": args.language, "max_ar_steps": args.max_ar_steps,
-        "input_prompt_length": args.input_prompt_length, "levels": args.levels}.items() if v is not None}
+        "input_prompt_length": args.input_prompt_length, "levels": args.levels,
+        "candidates": args.candidates}.items() if v is not None}
     if overrides.get("max_ar_steps", 1) <= 0:
         raise ConfigError("--max-ar-steps must be positive")
+    if overrides.get("candidates", 1) < 1:
+        raise ConfigError("--candidates must be >= 1 (1: no ranking)")
+    if overrides.get("candidates", 1) > 1 and params.input_prompt_prefix:
+        raise ConfigError("--candidates ranks whole sentences; --input-prompt-prefix continues the "
+                          "reference and draws one: pass one of them")
     if overrides.get("input_prompt_length", 1) <= 0:
         raise ConfigError("--input-prompt-length must be positive (seconds)")
     settings = replace(engine.defaults, **overrides)

@@ -48,6 +48,9 @@ class PromptSettings:
     stream_levels: int | None = None
     # AR+NAR shared-prefix streams: frames a window draws past what it commits (None = 12)
     stream_lookahead: int | None = None
+    # AR+NAR shared-prefix models: level-0 candidates drawn per sentence, the best by the
+    # package's phoneme critic kept (1 = no ranking; streams always draw one)
+    candidates: int = 1
 
 
 def cap_steps(settings: PromptSettings, max_length: int | None) -> PromptSettings:

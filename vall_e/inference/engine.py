@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from vall_e.align.critic import CRITIC_DIR
 from vall_e.audio import load_audio
 from vall_e.codecs import AudioCodec, get_codec
 from vall_e.errors import ConfigError, GenerationError, SamplingError, TextError
@@ -58,12 +59,35 @@ class ARNAREngine:
         self.defaults = PromptSettings(
             inference.language, inference.max_ar_steps, inference.input_prompt_length,
             inference.max_text_chars, inference.levels, inference.stream_first_steps,
-            inference.stream_levels, inference.stream_lookahead,
+            inference.stream_levels, inference.stream_lookahead, inference.candidates,
         )
+        self.critic = self._load_critic()
         # the sampler settings used when a call passes none (CLI flags override them one by one)
         self.default_sampling = SamplingParams.from_mapping(inference.sampling, "inference.sampling")
         self.pace = inference.pace  # what --speed 1 means for an aligned model (config.py)
         load_text_units(self.defaults.language)  # espeak-ng's start-up is loading, not synthesis
+
+    def _load_critic(self):
+        """The phoneme critic shipped beside the weights (``MODEL/critic``), or None."""
+        directory = Path(self.checkpoint.path) / CRITIC_DIR
+        if not directory.is_dir():
+            return None
+        from vall_e.align.critic import load_critic  # noqa: PLC0415 (only packages that ship one)
+
+        return load_critic(directory, self.tokenizer.vocab).to(self.device)
+
+    def _check_candidates(self, settings: PromptSettings) -> None:
+        if settings.candidates == 1:
+            return
+        if settings.candidates < 1:
+            raise ConfigError(f"--candidates must be >= 1, got {settings.candidates}")
+        if not self.model.config.shared_prefix:
+            raise ConfigError(f"--candidates needs a shared-prefix durations model "
+                              f"(model.shared_prefix: true); {self.checkpoint.path} is not one")
+        if self.critic is None:
+            raise ConfigError(f"--candidates {settings.candidates} needs a phoneme critic in "
+                              f"{Path(self.checkpoint.path) / CRITIC_DIR} (train one with python -m "
+                              "vall_e.align critic); or leave --candidates at 1")
 
     @classmethod
     def from_checkpoint(
@@ -264,9 +288,10 @@ class ARNAREngine:
                     self.model, reference_ids, speaker.codes.to(self.device), text_ids, prompt,
                     ar_sampler, nar_sampler, levels, speed, settings.max_ar_steps, self.frame_passer)
             else:
+                self._check_candidates(settings)
                 codes, _ = shared_prefix_decode.generate(
                     self.model, text_ids, prompts, ar_sampler, nar_sampler, levels, speed,
-                    settings.max_ar_steps, self.frame_passer)
+                    settings.max_ar_steps, self.frame_passer, settings.candidates, self.critic)
             timings["ar"], timings["nar"] = time.perf_counter() - start, 0.0
             return codes, [True] * len(texts), DecodeStats(len(self.model.blocks)), timings
         if self.model.durations_mode is not None:  # no AR: durations, then level 0 in parallel

@@ -98,25 +98,31 @@ class Window:
     end: int
 
 
-@torch.inference_mode()
-def fill_window(model, prefix: EncodedPrefix, text: list[torch.Tensor], lengths: list[torch.Tensor],
-                codes: list[torch.Tensor], windows: list[Window], ar_sampler: TokenSampler,
-                nar_sampler: TokenSampler, n_levels: int, steps: int | None = None) -> None:
-    """Write levels 0..n_levels-1 of frames ``start .. end`` into ``codes`` [n_levels, T_i] of
-    each item (frames ``context .. start`` must already hold every level)."""
-    steps = model.config.level0_steps if steps is None else steps
-    if steps < 1:
-        raise ValueError(f"level-0 steps must be >= 1, got {steps}")
-    if len(windows) != len(text):
-        raise ValueError("fill_window needs one window per item of the encoded prefix")
+def _window_inputs(model, prefix: EncodedPrefix, text, lengths, windows):
+    """Each item's span, its frames' conditioning and its positions: the same for every pass
+    over a window."""
     spans = [(w.context, w.end) for w in windows]
-    masked = [torch.arange(c, e, device=cd.device) >= w.start
-              for (c, e), w, cd in zip(spans, windows, codes)]
-    # the same for every pass over a window: its frames' conditioning and positions
     conditioning = [layout.frame_conditioning(model, t, d, c, e)
                     for t, d, (c, e) in zip(text, lengths, spans)]
     positions = [layout.pass_positions(model, n_text, n_prompt, c, e - c)
                  for n_text, n_prompt, (c, e) in zip(prefix.n_text, prefix.n_prompt, spans)]
+    return spans, conditioning, positions
+
+
+@torch.inference_mode()
+def fill_level0(model, prefix: EncodedPrefix, text: list[torch.Tensor], lengths: list[torch.Tensor],
+                codes: list[torch.Tensor], windows: list[Window], ar_sampler: TokenSampler,
+                steps: int | None = None) -> None:
+    """Write level 0 of frames ``start .. end`` into ``codes`` [levels, T_i] of each item:
+    ``steps`` masked passes (frames ``context .. start`` must already hold level 0)."""
+    steps = model.config.level0_steps if steps is None else steps
+    if steps < 1:
+        raise ValueError(f"level-0 steps must be >= 1, got {steps}")
+    if len(windows) != len(text):
+        raise ValueError("fill_level0 needs one window per item of the encoded prefix")
+    spans, conditioning, positions = _window_inputs(model, prefix, text, lengths, windows)
+    masked = [torch.arange(c, e, device=cd.device) >= w.start
+              for (c, e), w, cd in zip(spans, windows, codes)]
     for step in range(steps):
         inputs = [torch.cat([layout.mode_token(model, 0),
                              layout.level0_inputs(model, cond, codes[i][0, c:e], masked[i])])
@@ -127,6 +133,17 @@ def fill_window(model, prefix: EncodedPrefix, text: list[torch.Tensor], lengths:
             logits = model.level_logits(hidden[i, 1:1 + e - c], 0)[:, :model.codebook_size]
             masked[i] = unmask_step(logits, codes[i][0, c:e], masked[i], share, w.end - w.start,
                                     ar_sampler)  # writes the draws into codes[i] (a view)
+
+
+@torch.inference_mode()
+def fill_levels(model, prefix: EncodedPrefix, text: list[torch.Tensor], lengths: list[torch.Tensor],
+                codes: list[torch.Tensor], windows: list[Window], nar_sampler: TokenSampler,
+                n_levels: int) -> None:
+    """Write levels 1..n_levels-1 of frames ``start .. end`` (level 0 and frames ``context ..
+    start`` already there): one NAR pass per level."""
+    if len(windows) != len(text):
+        raise ValueError("fill_levels needs one window per item of the encoded prefix")
+    spans, conditioning, positions = _window_inputs(model, prefix, text, lengths, windows)
     for level in range(1, n_levels):
         inputs = [torch.cat([layout.mode_token(model, level),
                              layout.nar_inputs(model, cond, codes[i][:, c:e], level)])
@@ -137,20 +154,45 @@ def fill_window(model, prefix: EncodedPrefix, text: list[torch.Tensor], lengths:
             codes[i][level, w.start:e] = nar_sampler(logits[None])[0]  # no history: AR-only rules
 
 
+def fill_window(model, prefix: EncodedPrefix, text: list[torch.Tensor], lengths: list[torch.Tensor],
+                codes: list[torch.Tensor], windows: list[Window], ar_sampler: TokenSampler,
+                nar_sampler: TokenSampler, n_levels: int, steps: int | None = None) -> None:
+    """Write levels 0..n_levels-1 of frames ``start .. end`` into ``codes`` [n_levels, T_i] of
+    each item (frames ``context .. start`` must already hold every level)."""
+    fill_level0(model, prefix, text, lengths, codes, windows, ar_sampler, steps)
+    fill_levels(model, prefix, text, lengths, codes, windows, nar_sampler, n_levels)
+
+
 @torch.inference_mode()
 def generate(model, text: list[torch.Tensor], prompts: list[torch.Tensor], ar_sampler: TokenSampler,
              nar_sampler: TokenSampler, n_levels: int, speed: float = 1.0,
-             max_frames: int | None = None,
-             passer=None) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+             max_frames: int | None = None, passer=None, candidates: int = 1,
+             critic=None) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """Codes [n_levels, T_i] and durations [n_i] of each (text ids, prompt codes) pair, every
-    sentence as one window (``passer``: see ``encode_prefix``)."""
+    sentence as one window (``passer``: see ``encode_prefix``).
+
+    ``candidates`` > 1 draws that many level-0 candidates of each sentence (one batch) and
+    keeps the one ``critic`` (``vall_e.align.critic.PhonemeCritic``) scores best against the
+    sentence's own durations; only the kept one gets the NAR's levels."""
     _check(model, speed)
-    prefix = encode_prefix(model, text, prompts, passer)
+    if candidates < 1:
+        raise ValueError(f"candidates must be >= 1, got {candidates}")
+    if candidates > 1 and critic is None:
+        raise ValueError("ranking level-0 candidates needs a phoneme critic")
+    repeated = [t for t in text for _ in range(candidates)]
+    prefix = encode_prefix(model, repeated, [p for p in prompts for _ in range(candidates)], passer)
     lengths = durations(model, prefix, speed, max_frames)
     device = model.text_embedding.weight.device
     codes = [torch.zeros(n_levels, int(d.sum()), dtype=torch.long, device=device) for d in lengths]
     windows = [Window(0, 0, c.shape[1]) for c in codes]
-    fill_window(model, prefix, text, lengths, codes, windows, ar_sampler, nar_sampler, n_levels)
+    fill_level0(model, prefix, repeated, lengths, codes, windows, ar_sampler)
+    if candidates > 1:
+        kept = [max(range(i * candidates, (i + 1) * candidates),
+                    key=lambda j: critic.score(codes[j][0], repeated[j], lengths[j]))
+                for i in range(len(text))]
+        codes, lengths, windows = ([c[j] for j in kept] for c in (codes, lengths, windows))
+        prefix = encode_prefix(model, text, prompts, passer)  # the kept items' own cache
+    fill_levels(model, prefix, text, lengths, codes, windows, nar_sampler, n_levels)
     return codes, lengths
 
 
