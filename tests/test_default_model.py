@@ -201,3 +201,22 @@ def test_stt_on_the_tts_only_default_is_one_line(capsys):
     code = run_main(main, ["", "kumo", "--task", "stt"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "not trained for stt" in err[0]
+
+
+def test_package_default_ships_a_critic_in_its_dtype_and_refuses_candidates_it_cannot_rank(mel_run,
+                                                                                         tmp_path):
+    from vall_e.align.critic import CRITIC_DIR, CriticConfig, PhonemeCritic, save_critic
+
+    root, run, codec_dir = mel_run
+    vocab = ARNAREngine.from_checkpoint(run, "cpu").tokenizer.vocab
+    critic_dir = save_critic(PhonemeCritic(CriticConfig(len(vocab), 64, d_model=8)),
+                             tmp_path / "critic", vocab)
+    out = package_default(run, codec_dir, tmp_path / "shipped", critic_dir=critic_dir)
+    weights = load_file(str(out / CRITIC_DIR / "critic.safetensors"))
+    assert all(w.dtype == torch.bfloat16 for w in weights.values())
+    assert ARNAREngine.from_checkpoint(out, "cpu").critic is not None
+    with pytest.raises(ConfigError, match="needs a phoneme critic"):
+        package_default(run, codec_dir, tmp_path / "no-critic", candidates=2)
+    with pytest.raises(ConfigError, match="inference.candidates"):  # the tiny run has no shared prefix
+        package_default(run, codec_dir, tmp_path / "unaligned", candidates=2, critic_dir=critic_dir)
+    assert not (tmp_path / "no-critic").exists() and not (tmp_path / "unaligned").exists()

@@ -21,7 +21,7 @@ from safetensors.torch import load_file, save_file
 
 from vall_e.checkpoint_format import META_FILE, metadata_file
 from vall_e.config import Config
-from vall_e.align.critic import CRITIC_DIR
+from vall_e.align.critic import CRITIC_DIR, load_critic, save_critic
 from vall_e.errors import CheckpointError, ConfigError
 from vall_e.models.integrity import checksum_metadata
 
@@ -105,9 +105,7 @@ def package_default(model_dir: str | Path, codec_dir: str | Path, out_dir: str |
         raise ConfigError(f"candidates {inference['candidates']} needs a phoneme critic to rank them "
                           "(critic_dir / --critic)")
     if critic_dir is not None:
-        from vall_e.align.critic import load_critic
-
-        load_critic(critic_dir, loaded.tokenizer.vocab)  # a critic of other phonemes stops here
+        critic = load_critic(critic_dir, loaded.tokenizer.vocab)  # other phonemes stop here
     Config.from_dict(meta["config"])  # impossible levels or sampler values stop here, before writing
     with staged_directory(out_dir) as staging:
         (staging / META_FILE).write_text(json.dumps(meta, indent=2))
@@ -117,7 +115,7 @@ def package_default(model_dir: str | Path, codec_dir: str | Path, out_dir: str |
         shutil.copyfile(codec_dir / "config.json", staging / CODEC_FOLDER / "config.json")
         _cast_weights(codec_dir / "model.safetensors", staging / CODEC_FOLDER / "model.safetensors", dtype)
         if critic_dir is not None:
-            shutil.copytree(critic_dir, staging / CRITIC_DIR)
+            save_critic(critic, staging / CRITIC_DIR, loaded.tokenizer.vocab, dtype)
         if int8:
             _quantize_in_place(staging)
     return Path(out_dir)

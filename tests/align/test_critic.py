@@ -130,3 +130,10 @@ def test_the_engine_ranks_with_the_packages_critic_and_refuses_without_one(tmp_p
     engine.critic.score = lambda *args: calls.append(1) or score(*args)
     (result,) = engine.synthesize(["Hello there."], speaker, settings=two)
     assert len(calls) == 2 and result.audio.numel() > 0
+    # a continuation of the reference ranks its candidates too
+    from vall_e.sampling import SamplingParams
+
+    transcribed = engine.create_speaker(reference_wav, transcript="Hello.")
+    (result,) = engine.synthesize(["Hello there."], transcribed, SamplingParams(input_prompt_prefix=True),
+                                  settings=two)
+    assert len(calls) == 4 and result.audio.numel() > 0

@@ -176,6 +176,8 @@ def test_per_speaker_keeps_each_speakers_first_references(tmp_path):
     (["--codec", "encodec", "--max-sentences", "3"], "--max-sentences only"),
     (["--codec", "encodec", "--input-prompt-length", "3"], "--input-prompt-length"),
     (["--model", "m", "--sentences", "s.txt", "--input-prompt-length", "0"], "--input-prompt-length"),
+    (["--model", "m", "--sentences", "s.txt", "--candidates", "0"], "--candidates"),
+    (["--codec", "encodec", "--candidates", "2"], "--candidates"),
 ])
 def test_bad_flags_are_one_line_errors(args, message, tmp_path):
     with pytest.raises(VallEError, match=message):
@@ -210,3 +212,12 @@ def test_cli_error_exit_status(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error: references directory not found")
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_model_eval_hands_candidates_to_the_engine(tiny_run, refs, tmp_path):
+    sentences = write_sentences(tmp_path / "s.txt", "The cat sat.")
+    # the tiny run is unaligned: the engine refuses to rank, which shows the flag reached it
+    with pytest.raises(VallEError, match="--candidates needs a shared-prefix"):
+        main(["--model", str(tiny_run.checkpoint), "--sentences", str(sentences), "--refs", str(refs),
+              "--device", "cpu", "--max-ar-steps", "20", "--candidates", "2", "--quiet"],
+             judges=FakeJudges())

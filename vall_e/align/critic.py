@@ -83,10 +83,15 @@ class PhonemeCritic(nn.Module):
         return float((per_position / durations.clamp(min=1)).mean())
 
 
-def save_critic(critic: PhonemeCritic, directory: str | Path, vocab: list[str]) -> Path:
+def save_critic(critic: PhonemeCritic, directory: str | Path, vocab: list[str],
+                dtype: torch.dtype | None = None) -> Path:
+    """Write the critic; ``dtype`` stores its weights in another float type (a package keeps
+    bfloat16; loading copies them back into float32 parameters)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in critic.state_dict().items()}, directory / WEIGHTS_FILE)
+    state = {k: (v.to(dtype) if dtype is not None else v).contiguous()
+             for k, v in critic.state_dict().items()}
+    save_file(state, directory / WEIGHTS_FILE)
     (directory / CONFIG_FILE).write_text(json.dumps(asdict(critic.config), indent=1) + "\n")
     (directory / VOCAB_FILE).write_text(json.dumps(vocab, ensure_ascii=False) + "\n")
     return directory

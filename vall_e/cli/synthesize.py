@@ -147,9 +147,6 @@ def main(argv: list[str] | None = None) -> int:
         raise ConfigError("--max-ar-steps must be positive")
     if overrides.get("candidates", 1) < 1:
         raise ConfigError("--candidates must be >= 1 (1: no ranking)")
-    if overrides.get("candidates", 1) > 1 and params.input_prompt_prefix:
-        raise ConfigError("--candidates ranks whole sentences; --input-prompt-prefix continues the "
-                          "reference and draws one: pass one of them")
     if overrides.get("input_prompt_length", 1) <= 0:
         raise ConfigError("--input-prompt-length must be positive (seconds)")
     settings = replace(engine.defaults, **overrides)

@@ -261,6 +261,7 @@ class ARNAREngine:
         """The codes [levels, T] of each of ``texts`` before the codec decodes them, with whether
         each item ended by itself, the AR's ``DecodeStats`` and the stage timings (s)."""
         levels = self._levels(settings)
+        self._check_candidates(settings)
         timings = {}
         start = time.perf_counter()
         prompt = self._prompt(speaker, settings)
@@ -286,9 +287,9 @@ class ARNAREngine:
                 reference_ids = self.text_ids(speaker.transcript, settings)[:-1]  # without EOS
                 codes, _ = shared_prefix_decode.generate_continuation(
                     self.model, reference_ids, speaker.codes.to(self.device), text_ids, prompt,
-                    ar_sampler, nar_sampler, levels, speed, settings.max_ar_steps, self.frame_passer)
+                    ar_sampler, nar_sampler, levels, speed, settings.max_ar_steps, self.frame_passer,
+                    settings.candidates, self.critic)
             else:
-                self._check_candidates(settings)
                 codes, _ = shared_prefix_decode.generate(
                     self.model, text_ids, prompts, ar_sampler, nar_sampler, levels, speed,
                     settings.max_ar_steps, self.frame_passer, settings.candidates, self.critic)

@@ -163,6 +163,33 @@ def fill_window(model, prefix: EncodedPrefix, text: list[torch.Tensor], lengths:
     fill_levels(model, prefix, text, lengths, codes, windows, nar_sampler, n_levels)
 
 
+def _check_candidates(candidates: int, critic) -> None:
+    if candidates < 1:
+        raise ValueError(f"candidates must be >= 1, got {candidates}")
+    if candidates > 1 and critic is None:
+        raise ValueError("ranking level-0 candidates needs a phoneme critic")
+
+
+def _fill_kept(model, text: list[torch.Tensor], prompts: list[torch.Tensor], prefix: EncodedPrefix,
+               lengths: list[torch.Tensor], codes: list[torch.Tensor], windows: list[Window],
+               ar_sampler: TokenSampler, nar_sampler: TokenSampler, n_levels: int,
+               candidates: int, critic, passer) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Level 0 of every candidate (``prefix``, ``lengths``, ``codes`` and ``windows`` hold each
+    of ``text``'s items ``candidates`` times in a row), then the NAR's levels of the one
+    ``critic`` scores best per item. Returns that item's codes and durations."""
+    repeated = [t for t in text for _ in range(candidates)]
+    fill_level0(model, prefix, repeated, lengths, codes, windows, ar_sampler)
+    if candidates > 1:
+        # a candidate's known frames (a continuation's) are the same in all: the generated differ
+        kept = [max(range(i * candidates, (i + 1) * candidates),
+                    key=lambda j: critic.score(codes[j][0], repeated[j], lengths[j]))
+                for i in range(len(text))]
+        codes, lengths, windows = ([c[j] for j in kept] for c in (codes, lengths, windows))
+        prefix = encode_prefix(model, text, prompts, passer)  # the kept items' own cache
+    fill_levels(model, prefix, text, lengths, codes, windows, nar_sampler, n_levels)
+    return codes, lengths
+
+
 @torch.inference_mode()
 def generate(model, text: list[torch.Tensor], prompts: list[torch.Tensor], ar_sampler: TokenSampler,
              nar_sampler: TokenSampler, n_levels: int, speed: float = 1.0,
@@ -175,25 +202,15 @@ def generate(model, text: list[torch.Tensor], prompts: list[torch.Tensor], ar_sa
     keeps the one ``critic`` (``vall_e.align.critic.PhonemeCritic``) scores best against the
     sentence's own durations; only the kept one gets the NAR's levels."""
     _check(model, speed)
-    if candidates < 1:
-        raise ValueError(f"candidates must be >= 1, got {candidates}")
-    if candidates > 1 and critic is None:
-        raise ValueError("ranking level-0 candidates needs a phoneme critic")
+    _check_candidates(candidates, critic)
     repeated = [t for t in text for _ in range(candidates)]
     prefix = encode_prefix(model, repeated, [p for p in prompts for _ in range(candidates)], passer)
     lengths = durations(model, prefix, speed, max_frames)
     device = model.text_embedding.weight.device
     codes = [torch.zeros(n_levels, int(d.sum()), dtype=torch.long, device=device) for d in lengths]
     windows = [Window(0, 0, c.shape[1]) for c in codes]
-    fill_level0(model, prefix, repeated, lengths, codes, windows, ar_sampler)
-    if candidates > 1:
-        kept = [max(range(i * candidates, (i + 1) * candidates),
-                    key=lambda j: critic.score(codes[j][0], repeated[j], lengths[j]))
-                for i in range(len(text))]
-        codes, lengths, windows = ([c[j] for j in kept] for c in (codes, lengths, windows))
-        prefix = encode_prefix(model, text, prompts, passer)  # the kept items' own cache
-    fill_levels(model, prefix, text, lengths, codes, windows, nar_sampler, n_levels)
-    return codes, lengths
+    return _fill_kept(model, text, prompts, prefix, lengths, codes, windows, ar_sampler,
+                      nar_sampler, n_levels, candidates, critic, passer)
 
 
 def fit_lengths(logits: torch.Tensor, total: int) -> torch.Tensor:
@@ -218,7 +235,8 @@ def generate_continuation(model, prompt_text: torch.Tensor, known: torch.Tensor,
                           text: list[torch.Tensor], prompt: torch.Tensor,
                           ar_sampler: TokenSampler, nar_sampler: TokenSampler, n_levels: int,
                           speed: float = 1.0, max_frames: int | None = None,
-                          passer=None) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+                          passer=None, candidates: int = 1,
+                          critic=None) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """``--input-prompt-prefix`` for a shared-prefix model: each item reads ``[prompt's
     transcript] [text]`` and the reference's own codes ``known`` [K, Tk] (what the transcript
     says; ``prompt`` is the prefix's acoustic prompt as always) stand as the first frames,
@@ -226,15 +244,19 @@ def generate_continuation(model, prompt_text: torch.Tensor, known: torch.Tensor,
     before the first word) instead of from a cold start. ``prompt_text`` holds the
     transcript's ids with BOS and without EOS; each of ``text`` its own ids with BOS and EOS
     (BOS is dropped when joining). Returns the new frames' codes [n_levels, T_i] and the
-    text's durations [len(text_i) - 1] (the EOS position last)."""
+    text's durations [len(text_i) - 1] (the EOS position last). ``candidates``, ``critic``:
+    as in ``generate`` (the critic scores the whole joined item; the known frames are the same
+    in every candidate)."""
     _check(model, speed)
+    _check_candidates(candidates, critic)
     if known.shape[0] < n_levels:
         raise ValueError(f"the reference has {known.shape[0]} code levels, {n_levels} are generated")
     joined = [torch.cat([prompt_text, t[1:]]) for t in text]
-    prefix = encode_prefix(model, joined, [prompt] * len(text), passer)
+    repeated = [ids for ids in joined for _ in range(candidates)]
+    prefix = encode_prefix(model, repeated, [prompt] * len(repeated), passer)
     n_known, known_frames = len(prompt_text), known.shape[-1]
     lengths, codes, windows, spoken = [], [], [], []
-    for ids, logits in zip(joined, prefix.duration_logits):
+    for ids, logits in zip(repeated, prefix.duration_logits):
         own = fit_lengths(logits[:n_known], known_frames)
         new = lengths_from_logits(logits[n_known:], speed,
                                   frame_cap(len(ids) - n_known, speed, max_frames))
@@ -245,5 +267,6 @@ def generate_continuation(model, prompt_text: torch.Tensor, known: torch.Tensor,
         codes.append(item)
         windows.append(Window(0, known_frames, item.shape[1]))
         spoken.append(new)
-    fill_window(model, prefix, joined, lengths, codes, windows, ar_sampler, nar_sampler, n_levels)
-    return [c[:, known_frames:] for c in codes], spoken
+    codes, _ = _fill_kept(model, joined, [prompt] * len(joined), prefix, lengths, codes, windows,
+                          ar_sampler, nar_sampler, n_levels, candidates, critic, passer)
+    return [c[:, known_frames:] for c in codes], spoken[::candidates]
