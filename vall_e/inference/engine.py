@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from vall_e.align.critic import CRITIC_DIR
+from vall_e.align.critic import CRITIC_DIR, load_critic
 from vall_e.audio import load_audio
 from vall_e.codecs import AudioCodec, get_codec
 from vall_e.errors import ConfigError, GenerationError, SamplingError, TextError
@@ -72,8 +72,6 @@ class ARNAREngine:
         directory = Path(self.checkpoint.path) / CRITIC_DIR
         if not directory.is_dir():
             return None
-        from vall_e.align.critic import load_critic  # noqa: PLC0415 (only packages that ship one)
-
         return load_critic(directory, self.tokenizer.vocab).to(self.device)
 
     def _check_candidates(self, settings: PromptSettings) -> None:

@@ -170,10 +170,19 @@ def _check_candidates(candidates: int, critic) -> None:
         raise ValueError("ranking level-0 candidates needs a phoneme critic")
 
 
-def _fill_kept(model, text: list[torch.Tensor], prompts: list[torch.Tensor], prefix: EncodedPrefix,
-               lengths: list[torch.Tensor], codes: list[torch.Tensor], windows: list[Window],
-               ar_sampler: TokenSampler, nar_sampler: TokenSampler, n_levels: int,
-               candidates: int, critic, passer) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+def _keep_rows(prefix: EncodedPrefix, rows: list[int]) -> EncodedPrefix:
+    """The encoded prefix of batch ``rows`` alone (its cache rows kept, the others dropped)."""
+    index = torch.tensor(rows, device=prefix.valid.device)
+    prefix.cache.reorder(index)
+    return EncodedPrefix(prefix.cache, prefix.valid[index],
+                         [prefix.duration_logits[j] for j in rows], [prefix.n_text[j] for j in rows],
+                         [prefix.n_prompt[j] for j in rows], prefix.passer)
+
+
+def _fill_kept(model, text: list[torch.Tensor], prefix: EncodedPrefix, lengths: list[torch.Tensor],
+               codes: list[torch.Tensor], windows: list[Window], ar_sampler: TokenSampler,
+               nar_sampler: TokenSampler, n_levels: int, candidates: int,
+               critic) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """Level 0 of every candidate (``prefix``, ``lengths``, ``codes`` and ``windows`` hold each
     of ``text``'s items ``candidates`` times in a row), then the NAR's levels of the one
     ``critic`` scores best per item. Returns that item's codes and durations."""
@@ -185,7 +194,7 @@ def _fill_kept(model, text: list[torch.Tensor], prompts: list[torch.Tensor], pre
                     key=lambda j: critic.score(codes[j][0], repeated[j], lengths[j]))
                 for i in range(len(text))]
         codes, lengths, windows = ([c[j] for j in kept] for c in (codes, lengths, windows))
-        prefix = encode_prefix(model, text, prompts, passer)  # the kept items' own cache
+        prefix = _keep_rows(prefix, kept)
     fill_levels(model, prefix, text, lengths, codes, windows, nar_sampler, n_levels)
     return codes, lengths
 
@@ -209,8 +218,8 @@ def generate(model, text: list[torch.Tensor], prompts: list[torch.Tensor], ar_sa
     device = model.text_embedding.weight.device
     codes = [torch.zeros(n_levels, int(d.sum()), dtype=torch.long, device=device) for d in lengths]
     windows = [Window(0, 0, c.shape[1]) for c in codes]
-    return _fill_kept(model, text, prompts, prefix, lengths, codes, windows, ar_sampler,
-                      nar_sampler, n_levels, candidates, critic, passer)
+    return _fill_kept(model, text, prefix, lengths, codes, windows, ar_sampler, nar_sampler,
+                      n_levels, candidates, critic)
 
 
 def fit_lengths(logits: torch.Tensor, total: int) -> torch.Tensor:
@@ -267,6 +276,6 @@ def generate_continuation(model, prompt_text: torch.Tensor, known: torch.Tensor,
         codes.append(item)
         windows.append(Window(0, known_frames, item.shape[1]))
         spoken.append(new)
-    codes, _ = _fill_kept(model, joined, [prompt] * len(joined), prefix, lengths, codes, windows,
-                          ar_sampler, nar_sampler, n_levels, candidates, critic, passer)
+    codes, _ = _fill_kept(model, joined, prefix, lengths, codes, windows, ar_sampler, nar_sampler,
+                          n_levels, candidates, critic)
     return [c[:, known_frames:] for c in codes], spoken[::candidates]
