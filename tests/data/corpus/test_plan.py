@@ -122,3 +122,40 @@ def test_the_repository_extension_recipe_excludes_the_default_corpus(monkeypatch
     extension = CorpusRecipe.from_yaml("recipes/corpus/extra.yaml")
     assert extension.base().sentences.id_prefix != extension.sentences.id_prefix
     assert extension.sentences.heldout == 0 and extension.items.per_heldout_speaker == 0
+
+
+def test_added_blends_are_new_voices_that_keep_away_from_the_held_out_ones(tmp_path):
+    import numpy as np
+
+    extension = _extension(tmp_path, added_blends=4, added_blend_distance=0.2)
+    plan, base_plan = make_plan(extension), make_plan(extension.base())
+    base_names = {s.name for s in base_plan.speakers}
+    assert len(plan.speakers) == 4 and not base_names & set(plan.train_speakers)
+    # numbered after every base blend (held-out ones included), so names never collide
+    assert [s.name for s in plan.speakers] == [f"kokoro_blend_{k:02d}" for k in range(5, 9)]
+    vector = lambda s: np.array([s.weights.get(v, 0.0) for v in KOKORO_VOICES])  # noqa: E731
+    held = [vector(s) for s in base_plan.speakers if s.heldout]
+    trained = [vector(s) for s in base_plan.speakers if not s.heldout and "blend" in s.name]
+    added = [vector(s) for s in plan.speakers]
+    for k, w in enumerate(added):
+        assert all(np.abs(w - h).sum() >= extension.speakers.blend_min_distance for h in held)
+        assert all(np.abs(w - t).sum() >= 0.2 for t in trained + added[:k])
+    assert {i.speaker for i in plan.items} == set(plan.train_speakers)
+    assert len(plan.items) == 4 * 5 and {i.split for i in plan.items} == {"train"}
+    # the base corpus itself is untouched by its extension
+    assert [i.to_json() for i in make_plan(extension.base()).items] == \
+        [i.to_json() for i in base_plan.items]
+
+
+def test_added_blends_need_a_base_corpus():
+    with pytest.raises(ConfigError, match="added_blends needs 'extends'"):
+        CorpusRecipe.from_dict({**SMALL, "added_blends": 2})
+
+
+def test_the_repository_blends_recipe_keeps_the_default_unseen_voices_unseen(monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[3])
+    extension = CorpusRecipe.from_yaml("recipes/corpus/blends.yaml")
+    assert extension.added_blends == 16 and extension.items.per_heldout_speaker == 0
+    assert extension.base().sentences.id_prefix != extension.sentences.id_prefix

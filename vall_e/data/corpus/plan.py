@@ -23,7 +23,7 @@ from pathlib import Path
 from vall_e.data.corpus.coverage import select_for_coverage, sentence_phones
 from vall_e.data.corpus.recipe import CorpusRecipe
 from vall_e.data.corpus.sentences import generate_sentences
-from vall_e.data.corpus.speakers import SpeakerSpec, make_speakers
+from vall_e.data.corpus.speakers import SpeakerSpec, add_blends, make_speakers
 from vall_e.errors import DataError
 
 SPLITS = ("train", "eval_seen", "eval_unseen")
@@ -121,15 +121,20 @@ def _speakers_and_excluded(recipe: CorpusRecipe) -> tuple[list[SpeakerSpec], set
     """The recipe's speakers and the sentence texts it may not use.
 
     A standalone recipe draws its own speakers and may use any sentence. An extension reuses
-    its base's training speakers (same names, weights and rates) and excludes every sentence
-    its base chose, training and held out alike, so the base's evaluation text stays unseen.
+    its base's training speakers (same names, weights and rates), or with ``added_blends``
+    reads with that many new blends instead, and excludes every sentence its base chose,
+    training and held out alike, so the base's evaluation text stays unseen.
     """
     base = recipe.base()
     if base is None:
         return make_speakers(recipe.speakers, recipe.seed), set()
     base_plan = make_plan(base)
-    train_speakers = [s for s in base_plan.speakers if not s.heldout]
-    return train_speakers, set(base_plan.sentences.values())
+    if recipe.added_blends:
+        speakers = add_blends(base_plan.speakers, recipe.added_blends, recipe.speakers, recipe.seed,
+                              recipe.added_blend_distance)
+    else:
+        speakers = [s for s in base_plan.speakers if not s.heldout]
+    return speakers, set(base_plan.sentences.values())
 
 
 def make_plan(recipe: CorpusRecipe) -> CorpusPlan:

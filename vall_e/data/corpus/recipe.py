@@ -80,6 +80,13 @@ class CorpusRecipe:
     # reused unchanged, none of its sentences (training or held out) is drawn again, and this
     # recipe makes training items only, so the base's evaluation splits stay unseen
     extends: str | None = None
+    # an extension only: this many new training blends read its items instead of the base's
+    # training speakers. They are drawn after every blend of the base, held-out ones included,
+    # and kept at least speakers.blend_min_distance from each, so the base's unseen voices stay
+    # as far from training as the recipe asks (more voices between them is what it is for);
+    # added_blend_distance is their L1 distance from the base's training blends and each other
+    added_blends: int = 0
+    added_blend_distance: float = 0.2
     sentences: SentenceConfig = field(default_factory=SentenceConfig)
     speakers: SpeakerConfig = field(default_factory=SpeakerConfig)
     items: ItemConfig = field(default_factory=ItemConfig)
@@ -192,5 +199,10 @@ def _validate(recipe: CorpusRecipe, where: str) -> None:
     _require(0 <= it.per_heldout_speaker <= s.heldout, where,
              f"items.per_heldout_speaker must be in [0, sentences.heldout={s.heldout}]")
     _require(0.0 <= it.speed_jitter < 0.5, where, "items.speed_jitter must be in [0, 0.5)")
+    _require(recipe.added_blends >= 0, where, "added_blends must be >= 0")
+    _require(recipe.added_blends == 0 or recipe.extends is not None, where,
+             "added_blends needs 'extends': new voices are added to a base corpus's")
+    _require(0.0 <= recipe.added_blend_distance < 1.0, where,
+             "added_blend_distance must be in [0, 1)")
     _require(te.threads >= 1, where, "teachers.threads must be >= 1")
     _require(0.0 < te.peak <= 1.0, where, "teachers.peak must be in (0, 1]")

@@ -11,7 +11,9 @@ A blend is kept only if no weight exceeds ``blend_max_weight`` (else it is just 
 again) and its weight vector is at least ``blend_min_distance`` (L1) from every earlier blend
 (else two "speakers" sound alike).
 Held-out blends are drawn after the training blends from the same stream, so adding training
-blends to a recipe changes which held-out voices exist; the seed pins both.
+blends to a recipe changes which held-out voices exist; the seed pins both. A corpus extension
+adds voices without that side effect (``add_blends``): its blends come from a stream of its own
+and keep their distance from every blend of the base, held-out ones included.
 
 Each speaker also has a speaking rate (Kokoro ``speed``), drawn from ``speed_range``: rate is
 part of how a person sounds, but it is never counted as a new speaker on its own.
@@ -65,7 +67,12 @@ def _draw_one(rng: np.random.Generator, low: bool, config: SpeakerConfig) -> np.
 
 
 def _draw_blends(first: int, count: int, rng: np.random.Generator, config: SpeakerConfig,
-                 earlier: list[np.ndarray]) -> list[np.ndarray]:
+                 earlier: list[np.ndarray], distance: float | None = None,
+                 far_from: tuple[list[np.ndarray], float] = ([], 0.0)) -> list[np.ndarray]:
+    """``count`` blends at least ``distance`` (default ``blend_min_distance``) from ``earlier``
+    and from each other, and at least ``far_from[1]`` from every blend of ``far_from[0]``."""
+    distance = config.blend_min_distance if distance is None else distance
+    avoid, avoid_distance = far_from
     blends: list[np.ndarray] = []
     for _ in range(_MAX_BLEND_DRAWS):
         if len(blends) == count:
@@ -73,13 +80,46 @@ def _draw_blends(first: int, count: int, rng: np.random.Generator, config: Speak
         w = _draw_one(rng, _is_low(first + len(blends), config.low_blend_share), config)
         if w.max() > config.blend_max_weight:
             continue
-        if any(np.abs(w - other).sum() < config.blend_min_distance for other in earlier + blends):
+        if any(np.abs(w - other).sum() < distance for other in earlier + blends):
+            continue
+        if any(np.abs(w - other).sum() < avoid_distance for other in avoid):
             continue
         blends.append(w)
     raise ConfigError(
         f"could not draw {count} distinct blends with blend_max_weight={config.blend_max_weight} "
-        f"and blend_min_distance={config.blend_min_distance}; lower the distance or the count"
+        f"and a distance of {distance} between blends; lower the distance or the count"
     )
+
+
+def _blend_speaker(index: int, w: np.ndarray, heldout: bool, speed: float) -> SpeakerSpec:
+    # Rounded so the plan file shows readable weights; renormalized so they still sum to 1.
+    weights = np.round(w, 4)
+    weights = weights / weights.sum()
+    return SpeakerSpec(f"kokoro_blend_{index:02d}", "kokoro", heldout=heldout,
+                       weights={v: round(float(x), 6) for v, x in zip(KOKORO_VOICES, weights)},
+                       speed=speed)
+
+
+def _vector(speaker: SpeakerSpec) -> np.ndarray:
+    return np.array([speaker.weights.get(v, 0.0) for v in KOKORO_VOICES])
+
+
+def add_blends(base: list[SpeakerSpec], count: int, config: SpeakerConfig, seed: int,
+               distance: float) -> list[SpeakerSpec]:
+    """``count`` new training blends for an extension of the corpus whose speakers are ``base``
+    (all of them, held-out ones included), numbered after the base's blends. Each keeps
+    ``blend_min_distance`` from every held-out blend, so the base's unseen voices stay unseen,
+    and ``distance`` (the base's blends fill the simplex at ``blend_min_distance``, so new ones
+    sit closer) from the base's training blends and from each other."""
+    rng = np.random.default_rng([seed, 2])  # the extension's own stream: the base is unchanged
+    blends = [s for s in base if s.name.startswith("kokoro_blend_")]
+    training = [_vector(s) for s in blends if not s.heldout]
+    heldout = [_vector(s) for s in blends if s.heldout]
+    low, high = config.speed_range
+    drawn = _draw_blends(len(blends), count, rng, config, training, distance,
+                         far_from=(heldout, config.blend_min_distance))
+    return [_blend_speaker(len(blends) + k, w, False, round(float(rng.uniform(low, high)), 3))
+            for k, w in enumerate(drawn)]
 
 
 def make_speakers(config: SpeakerConfig, seed: int) -> list[SpeakerSpec]:
@@ -95,14 +135,7 @@ def make_speakers(config: SpeakerConfig, seed: int) -> list[SpeakerSpec]:
     train = _draw_blends(0, config.train_blends, rng, config, [])
     heldout = _draw_blends(len(train), config.heldout_blends, rng, config, train)
     for index, w in enumerate(train + heldout):
-        # Rounded so the plan file shows readable weights; renormalized so they still sum to 1.
-        weights = np.round(w, 4)
-        weights = weights / weights.sum()
-        speakers.append(SpeakerSpec(
-            f"kokoro_blend_{index:02d}", "kokoro", heldout=index >= len(train),
-            weights={v: round(float(x), 6) for v, x in zip(KOKORO_VOICES, weights)},
-            speed=speed(),
-        ))
+        speakers.append(_blend_speaker(index, w, index >= len(train), speed()))
     if config.piper_joe:
         speakers.append(SpeakerSpec(
             "piper_joe", "piper", length_scale=config.piper_length_scale,
