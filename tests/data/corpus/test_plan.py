@@ -127,13 +127,14 @@ def test_the_repository_extension_recipe_excludes_the_default_corpus(monkeypatch
 def test_added_blends_are_new_voices_that_keep_away_from_the_held_out_ones(tmp_path):
     import numpy as np
 
+    from vall_e.data.corpus.speakers import _vector as vector
+
     extension = _extension(tmp_path, added_blends=4, added_blend_distance=0.2)
     plan, base_plan = make_plan(extension), make_plan(extension.base())
     base_names = {s.name for s in base_plan.speakers}
     assert len(plan.speakers) == 4 and not base_names & set(plan.train_speakers)
     # numbered after every base blend (held-out ones included), so names never collide
     assert [s.name for s in plan.speakers] == [f"kokoro_blend_{k:02d}" for k in range(5, 9)]
-    vector = lambda s: np.array([s.weights.get(v, 0.0) for v in KOKORO_VOICES])  # noqa: E731
     held = [vector(s) for s in base_plan.speakers if s.heldout]
     trained = [vector(s) for s in base_plan.speakers if not s.heldout and "blend" in s.name]
     added = [vector(s) for s in plan.speakers]

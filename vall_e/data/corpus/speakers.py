@@ -68,11 +68,10 @@ def _draw_one(rng: np.random.Generator, low: bool, config: SpeakerConfig) -> np.
 
 def _draw_blends(first: int, count: int, rng: np.random.Generator, config: SpeakerConfig,
                  earlier: list[np.ndarray], distance: float | None = None,
-                 far_from: tuple[list[np.ndarray], float] = ([], 0.0)) -> list[np.ndarray]:
+                 avoid: tuple[np.ndarray, ...] = ()) -> list[np.ndarray]:
     """``count`` blends at least ``distance`` (default ``blend_min_distance``) from ``earlier``
-    and from each other, and at least ``far_from[1]`` from every blend of ``far_from[0]``."""
+    and from each other, and at least ``blend_min_distance`` from every blend of ``avoid``."""
     distance = config.blend_min_distance if distance is None else distance
-    avoid, avoid_distance = far_from
     blends: list[np.ndarray] = []
     for _ in range(_MAX_BLEND_DRAWS):
         if len(blends) == count:
@@ -82,7 +81,7 @@ def _draw_blends(first: int, count: int, rng: np.random.Generator, config: Speak
             continue
         if any(np.abs(w - other).sum() < distance for other in earlier + blends):
             continue
-        if any(np.abs(w - other).sum() < avoid_distance for other in avoid):
+        if any(np.abs(w - other).sum() < config.blend_min_distance for other in avoid):
             continue
         blends.append(w)
     raise ConfigError(
@@ -114,10 +113,9 @@ def add_blends(base: list[SpeakerSpec], count: int, config: SpeakerConfig, seed:
     rng = np.random.default_rng([seed, 2])  # the extension's own stream: the base is unchanged
     blends = [s for s in base if s.name.startswith("kokoro_blend_")]
     training = [_vector(s) for s in blends if not s.heldout]
-    heldout = [_vector(s) for s in blends if s.heldout]
+    heldout = tuple(_vector(s) for s in blends if s.heldout)
     low, high = config.speed_range
-    drawn = _draw_blends(len(blends), count, rng, config, training, distance,
-                         far_from=(heldout, config.blend_min_distance))
+    drawn = _draw_blends(len(blends), count, rng, config, training, distance, avoid=heldout)
     return [_blend_speaker(len(blends) + k, w, False, round(float(rng.uniform(low, high)), 3))
             for k, w in enumerate(drawn)]
 
