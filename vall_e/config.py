@@ -241,6 +241,10 @@ class DataConfig:
     # (at most max_seconds together): a small corpus can no longer be recalled sentence by
     # sentence, only read in order (vall_e.training.dataset). Validation never concatenates
     concat_probability: float = 0.0
+    # speaker name -> how many times per epoch its utterances are drawn (1 for speakers not
+    # named; 3 triples a voice, 0.5 halves it): more steps on the voices spoken worst without
+    # new data. Needs bucket_by_length (vall_e.training.sampler)
+    speaker_weights: dict = field(default_factory=dict)
     # phoneme durations for audio no teacher timed: a directory written by
     # `python -m vall_e.align train`; prepare uses it where no <id>.timing.json lies beside the
     # audio (None: such utterances get no durations, which an aligned model cannot train on)
@@ -249,6 +253,13 @@ class DataConfig:
     def validate(self) -> None:
         if not 0.0 <= self.concat_probability <= 1.0:
             raise ConfigError(f"data.concat_probability must be in [0, 1], got {self.concat_probability}")
+        for speaker, weight in self.speaker_weights.items():
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0:
+                raise ConfigError(f"data.speaker_weights: '{speaker}' has weight {weight!r}; "
+                                  "give a positive number (1 = as often as the others)")
+        if self.speaker_weights and not self.bucket_by_length:
+            raise ConfigError("data.speaker_weights needs data.bucket_by_length: true "
+                              "(its batch sampler draws the weighted epochs)")
 
 
 @dataclass

@@ -66,3 +66,50 @@ def test_make_loaders_uses_buckets_on_one_device_only():
     config.train.devices = 2
     with pytest.raises(ConfigError, match="one device"):
         make_loaders(config, items, items, collate=lambda xs: xs)
+
+
+def test_weights_draw_items_by_weight_each_epoch():
+    weights = [3.0 if i < 50 else 1.0 for i in range(200)]
+    weights[199] = 0.5
+    sampler = LengthBucketBatchSampler(LENGTHS[:200], 16, seed=0, weights=weights)
+    counts = [0] * 200
+    halves = 0
+    for epoch in range(8):
+        sampler.set_epoch(epoch)
+        drawn = [i for b in sampler for i in b]
+        assert len(drawn) == sum(int(w) for w in weights) + (199 in drawn)
+        for i in drawn:
+            counts[i] += 1
+        halves += 199 in drawn
+    assert all(c == 24 for c in counts[:50]) and all(c == 8 for c in counts[50:199])
+    assert 0 < halves < 8  # a fractional weight is a fresh draw every epoch
+    with pytest.raises(ValueError, match="positive"):
+        LengthBucketBatchSampler(LENGTHS[:3], 2, weights=[1, 0, 1])
+
+
+def test_speaker_weights_reach_the_sampler_and_name_real_speakers():
+    utts = [SimpleNamespace(codes=np.zeros((2, n)), phonemes=["a"] * 3, speaker=f"s{i % 4}")
+            for i, n in enumerate(LENGTHS[:40])]
+
+    class Items(list):
+        utterances = utts
+
+    items = Items(range(40))
+    config = Config.from_dict({"data": {"bucket_by_length": True, "speaker_weights": {"s0": 2}},
+                               "train": {"batch_size": 5}})  # 50 items: no batch dropped
+    train_loader, _ = make_loaders(config, items, items, collate=lambda xs: xs)
+    drawn = [i for b in train_loader for i in b]
+    assert sorted(drawn) == sorted(list(range(40)) + [i for i in range(40) if i % 4 == 0])
+    config.data.speaker_weights = {"nobody": 2}
+    with pytest.raises(ConfigError, match="lacks: nobody"):
+        make_loaders(config, items, items, collate=lambda xs: xs)
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"bucket_by_length": True, "speaker_weights": {"a": 0}}, "positive number"),
+    ({"bucket_by_length": True, "speaker_weights": {"a": "x"}}, "positive number"),
+    ({"speaker_weights": {"a": 2}}, "bucket_by_length"),
+])
+def test_speaker_weights_config_errors(data, message):
+    with pytest.raises(ConfigError, match=message):
+        Config.from_dict({"data": data})

@@ -5,6 +5,11 @@ of 16 spends 43% of its linear-layer work and 65% of its attention work on paddi
 from length-sorted pools waste about 2%. The pools keep the order random at the scale that
 matters: every epoch reshuffles the items, sorts each pool of ``pool_batches`` batches by
 length, cuts it into batches and shuffles the batches, so no epoch walks from short to long.
+
+With ``weights`` an item of weight w is drawn floor(w) times per epoch, and once more with
+probability w - floor(w) (a new draw every epoch): weights above 1 oversample, below 1
+undersample. ``data.speaker_weights`` uses it to give the voices a model speaks worst more of
+the training steps without changing the shards.
 """
 from __future__ import annotations
 
@@ -16,10 +21,14 @@ from torch.utils.data import Sampler
 
 class LengthBucketBatchSampler(Sampler[list[int]]):
     def __init__(self, lengths: Sequence[int], batch_size: int, seed: int = 0,
-                 pool_batches: int = 32, drop_last: bool = False) -> None:
+                 pool_batches: int = 32, drop_last: bool = False,
+                 weights: Sequence[float] | None = None) -> None:
         if batch_size < 1 or pool_batches < 1:
             raise ValueError("batch_size and pool_batches must be >= 1")
+        if weights is not None and (len(weights) != len(lengths) or min(weights, default=1) <= 0):
+            raise ValueError("weights must give every item a positive number")
         self.lengths = list(lengths)
+        self.weights = None if weights is None else [float(w) for w in weights]
         self.batch_size = batch_size
         self.seed = seed
         self.pool_batches = pool_batches
@@ -32,7 +41,7 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
 
     def _batches(self) -> list[list[int]]:
         rng = random.Random(self.seed * 1_000_003 + self.epoch)
-        order = list(range(len(self.lengths)))
+        order = self._draw(rng)
         rng.shuffle(order)
         pool_size = self.batch_size * self.pool_batches
         batches = []
@@ -43,6 +52,16 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
             batches = [b for b in batches if len(b) == self.batch_size]
         rng.shuffle(batches)
         return batches
+
+    def _draw(self, rng: random.Random) -> list[int]:
+        """This epoch's items: each once, or by its weight (see the module docstring)."""
+        if self.weights is None:
+            return list(range(len(self.lengths)))
+        order = []
+        for index, weight in enumerate(self.weights):
+            whole = int(weight)
+            order += [index] * (whole + (rng.random() < weight - whole))
+        return order
 
     def __iter__(self) -> Iterator[list[int]]:
         return iter(self._batches())

@@ -129,12 +129,28 @@ def make_loaders(config: Config, train_set, val_set, collate) -> tuple[DataLoade
             raise ConfigError("data.bucket_by_length batches on one device only; set it to false "
                               "to train on several devices")
         sampler = LengthBucketBatchSampler(utterance_lengths(train_set), config.train.batch_size,
-                                           seed=config.train.seed, drop_last=drop_last)
+                                           seed=config.train.seed, drop_last=drop_last,
+                                           weights=speaker_item_weights(config, train_set))
         train_loader = DataLoader(train_set, batch_sampler=sampler, **args)
     else:
         train_loader = DataLoader(train_set, batch_size=config.train.batch_size, shuffle=True,
                                   drop_last=drop_last, **args)
     return train_loader, DataLoader(val_set, batch_size=config.train.batch_size, **args)
+
+
+def speaker_item_weights(config: Config, train_set) -> list[float] | None:
+    """Each training item's ``data.speaker_weights`` entry (1 for speakers not named); None
+    without weights. A named speaker the training set lacks is a mistake, not a no-op."""
+    weights = config.data.speaker_weights
+    if not weights:
+        return None
+    speakers = [u.speaker for u in train_set.utterances]
+    missing = sorted(set(weights) - set(speakers))
+    if missing:
+        known = ", ".join(sorted(set(speakers))[:8])
+        raise ConfigError(f"data.speaker_weights names speakers the training data lacks: "
+                          f"{', '.join(missing)} (some it has: {known})")
+    return [float(weights.get(s, 1.0)) for s in speakers]
 
 
 def _strategy(config: Config):
