@@ -55,3 +55,13 @@ def test_fine_tune_defaults_are_short_and_paths_are_required():
     assert config.train.max_steps == 200 and config.train.output_dir == "runs/finetune"
     with pytest.raises(ConfigError, match="no base checkpoint"):
         config.require_paths()
+
+
+def test_a_speakers_data_drops_the_bases_speaker_weights(tmp_path):
+    from vall_e.config import DataConfig
+    from vall_e.finetune.config import FinetuneData
+
+    base = DataConfig(bucket_by_length=True, speaker_weights={"corpus_voice": 3})
+    data = FinetuneData().resolve(base, tmp_path)
+    assert data.speaker_weights == {} and data.bucket_by_length
+    assert data.path == str(tmp_path / "data")

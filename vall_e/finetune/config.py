@@ -98,6 +98,8 @@ class FinetuneData:
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                   if getattr(self, f.name) is not None}
         values.setdefault("path", str(output_dir / "data"))
+        # the base's weights name its corpus speakers, which a speaker's folder does not have
+        values["speaker_weights"] = {}
         return dataclasses.replace(base, **values)
 
     def validate(self) -> None:
