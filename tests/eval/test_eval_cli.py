@@ -150,6 +150,34 @@ def test_originals_score_the_recordings_themselves(refs, tmp_path, capsys):
     assert doc["overall"]["audio_seconds"] > 0
 
 
+def test_held_out_recordings_are_judged_against_each_speakers_reference(tiny_run, tmp_path, capsys):
+    refs = tmp_path / "refs"
+    for speaker in sorted(p for p in tiny_run.corpus.iterdir() if p.is_dir())[:2]:
+        (refs / speaker.name).mkdir(parents=True)
+        for wav in sorted(speaker.glob("*.wav"))[:3]:
+            for part in (wav, wav.with_suffix(".txt")):
+                shutil.copy(part, refs / speaker.name / part.name)
+    out = tmp_path / "held_out.json"
+    assert main(["--originals", "--refs", str(refs), "--per-speaker", "1", "--held-out", "2",
+                 "--json", str(out), "--quiet"], judges=FakeJudges()) == 0
+    doc = json.loads(out.read_text())
+    assert doc["setup"] == {"mode": "originals", "refs": str(refs), "held_out": 2}
+    assert len(doc["items"]) == 4 and len(doc["per_reference"]) == 2  # 2 clips x 2 speakers
+    for row in doc["items"]:
+        # another recording of the reference's own speaker, never the reference itself
+        assert row["clip"] != row["reference"]
+        assert row["clip"].split("/")[0] == row["reference"].split("/")[0] == row["speaker"]
+        assert row["sim_own"] < 1.0 - 1e-9
+    assert doc["overall"]["margin"] == pytest.approx(doc["overall"]["sim_own"] - doc["overall"]["sim_others"])
+
+
+def test_held_out_without_another_recording_is_one_line(refs, capsys):
+    # the fixture's refs hold one clip per speaker: nothing is left to hold out
+    with pytest.raises(VallEError, match="no other recording of speaker"):
+        main(["--originals", "--refs", str(refs), "--held-out", "1", "--quiet"],
+             judges=FakeJudges())
+
+
 def test_per_speaker_keeps_each_speakers_first_references(tmp_path):
     from vall_e.eval.run import load_references
 
@@ -167,6 +195,9 @@ def test_per_speaker_keeps_each_speakers_first_references(tmp_path):
     ([], "exactly one of --model"),
     (["--originals", "--codec", "encodec"], "exactly one of --model"),
     (["--originals", "--sentences", "s.txt"], "does not apply"),
+    (["--originals", "--held-out", "0"], "--held-out takes a positive"),
+    (["--codec", "encodec", "--held-out", "2"], "only applies with --originals"),
+    (["--codec", "encodec", "--repeat-short-prompt"], "only apply with --model"),
     (["--model", "m", "--codec", "encodec"], "exactly one of --model"),
     (["--model", "MISSING"], "needs --sentences"),
     (["--codec", "encodec", "--sentences", "s.txt"], "does not apply"),

@@ -1,6 +1,8 @@
 """`python -m vall_e.eval --model DIR --sentences FILE --refs DIR`: score a model (or, with
---codec, a codec alone; with --originals, the reference recordings themselves) by WER/CER (Whisper base), speaker similarity (Resemblyzer), real-time
-factor and AR steps per second of audio. Prints a table; --json writes every row and aggregate.
+--codec, a codec alone; with --originals, the reference recordings themselves, or with
+--held-out N, other recordings of the same speakers against them) by WER/CER (Whisper base),
+speaker similarity (Resemblyzer), real-time factor and AR steps per second of audio. Prints a
+table; --json writes every row and aggregate.
 """
 from __future__ import annotations
 
@@ -24,6 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--codec", help="codec name (e.g. encodec, snac): score encode -> decode alone")
     what.add_argument("--originals", action="store_true",
                       help="score the reference recordings as they are (the judges' baseline)")
+    what.add_argument("--held-out", type=int, metavar="N",
+                      help="--originals: judge up to N other recordings of each reference's "
+                           "speaker against it, not the reference itself (the margin real "
+                           "speech of the voice reaches: the ceiling for a clone's)")
     what.add_argument("--codec-path", help="codec weights directory (for --model: overrides the "
                       "checkpoint's)")
     what.add_argument("--levels", type=int, help="--codec: number of code levels kept (default 8); "
@@ -46,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--input-prompt-length", type=float,
                      help="--model: seconds of each reference used as the acoustic prompt "
                           "(default: the checkpoint's inference.input_prompt_length)")
+    run.add_argument("--repeat-short-prompt", action=argparse.BooleanOptionalAction,
+                     help="--model (AR+NAR): repeat a reference shorter than the prompt length "
+                          "until the prompt is full (default: the checkpoint's "
+                          "inference.repeat_short_prompt)")
     run.add_argument("--candidates", type=int,
                      help="--model (shared-prefix AR+NAR): level-0 candidates per sentence, ranked "
                           "by the model's phoneme critic (default: the checkpoint's "
@@ -72,6 +82,9 @@ def _check(args: argparse.Namespace) -> None:
             raise ConfigError(f"--{flag.replace('_', '-')} must be positive")
     if args.max_sentences is not None and not args.model:
         raise ConfigError("--max-sentences only applies with --model (the others use no sentences)")
+    if args.held_out is not None and (args.held_out <= 0 or not args.originals):
+        raise ConfigError("--held-out takes a positive number of recordings and only applies "
+                          "with --originals")
     if args.threads < 0:
         raise ConfigError("--threads must be 0 (default) or positive")
     if args.max_ar_steps is not None and (args.max_ar_steps <= 0 or not args.model):
@@ -79,6 +92,8 @@ def _check(args: argparse.Namespace) -> None:
     if args.input_prompt_length is not None and (args.input_prompt_length <= 0 or not args.model):
         raise ConfigError("--input-prompt-length takes a positive number of seconds and only "
                           "applies with --model")
+    if args.repeat_short_prompt is not None and not args.model:
+        raise ConfigError("--repeat-short-prompt / --no-repeat-short-prompt only apply with --model")
     if args.candidates is not None and (args.candidates < 1 or not args.model):
         raise ConfigError("--candidates takes a number >= 1 and only applies with --model")
     if args.model and not Path(args.model).exists():
@@ -111,8 +126,8 @@ def main(argv: list[str] | None = None, judges=None) -> int:
 
     from vall_e.eval.judges import Judges
     from vall_e.eval.report import format_table, write_json
-    from vall_e.eval.run import (evaluate_codec, evaluate_model, evaluate_originals,
-                                 load_references, load_sentences, summarize)
+    from vall_e.eval.run import (evaluate_codec, evaluate_held_out, evaluate_model,
+                                 evaluate_originals, load_references, load_sentences, summarize)
 
     params = sampling_params_from_args(args)
     refs = load_references(args.refs, args.limit, args.per_speaker)
@@ -135,11 +150,18 @@ def main(argv: list[str] | None = None, judges=None) -> int:
             settings = replace(settings, input_prompt_length=args.input_prompt_length)
         if args.candidates:
             settings = replace(settings, candidates=args.candidates)
+        if args.repeat_short_prompt is not None:
+            settings = replace(settings, repeat_short_prompt=args.repeat_short_prompt)
         rows = evaluate_model(engine, sentences, refs, judges, params, settings, progress=say)
         setup = {"mode": "model", "model": str(args.model), "sampling": asdict(params),
                  "max_ar_steps": settings.max_ar_steps, "levels": settings.levels,
                  "input_prompt_length": settings.input_prompt_length,
-                 "candidates": settings.candidates}
+                 "candidates": settings.candidates,
+                 "repeat_short_prompt": settings.repeat_short_prompt}
+    elif args.originals and args.held_out:
+        rows = evaluate_held_out(refs, load_references(args.refs), judges, args.held_out,
+                                 progress=say)
+        setup = {"mode": "originals", "refs": str(args.refs), "held_out": args.held_out}
     elif args.originals:
         rows = evaluate_originals(refs, judges, progress=say)
         setup = {"mode": "originals", "refs": str(args.refs)}

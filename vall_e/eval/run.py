@@ -173,6 +173,33 @@ def evaluate_originals(refs: Sequence[Reference], judges,
     return rows
 
 
+def evaluate_held_out(refs: Sequence[Reference], pool: Sequence[Reference], judges, clips: int,
+                      progress: Callable[[str], None] | None = None) -> list[dict]:
+    """One row per held-out recording: up to ``clips`` other recordings of each reference's
+    speaker (from ``pool``, never a reference itself), judged against that reference as a
+    clone would be. Their margin is what real speech of the voice reaches against these
+    references: the ceiling a clone's margin is read against (a reference judged against
+    itself, ``evaluate_originals``, has similarity 1 and says nothing about that)."""
+    embeddings = embed_references(refs, judges)
+    used = {r.name for r in refs}
+    rows = []
+    for ref in refs:
+        others = [c for c in pool if c.speaker == ref.speaker and c.name not in used][:clips]
+        if not others:
+            raise DataError(f"reference {ref.name} has no other recording of speaker "
+                            f"{ref.speaker} to hold out; put more wavs in its directory or "
+                            "drop --held-out")
+        for clip in others:
+            audio16 = load_audio(clip.wav, JUDGE_RATE).numpy()
+            row = {"reference": ref.name, "speaker": ref.speaker, "clip": clip.name, "error": None,
+                   "synthesis_seconds": None, "audio_seconds": audio16.size / JUDGE_RATE,
+                   "ar_steps": None}
+            rows.append(score_item(row, clip.text, audio16, judges, ref, refs, embeddings))
+            if progress:
+                progress(clip.name)
+    return rows
+
+
 def summarize(rows: Sequence[dict]) -> dict:
     """``{"per_reference": {name: aggregate}, "overall": aggregate}``."""
     names = list(dict.fromkeys(r["reference"] for r in rows))
