@@ -118,6 +118,19 @@ def test_package_default_ships_a_prompt_length_the_engine_uses(mel_run, tmp_path
     assert engine.create_speaker(reference).codes.shape[-1] == 25  # 0.5 s at 50 Hz
 
 
+def test_package_default_ships_repeat_short_prompt_the_engine_uses(mel_run, tmp_path):
+    root, run, codec_dir = mel_run
+    out = package_default(run, codec_dir, tmp_path / "shipped", input_prompt_length=3.0,
+                          repeat_short_prompt=True)
+    engine = ARNAREngine.from_checkpoint(out, "cpu")
+    assert engine.defaults.repeat_short_prompt
+    import soundfile as sf
+    reference = tmp_path / "ref.wav"
+    sf.write(reference, 0.1 * torch.randn(24000).numpy(), 24000)  # 1 s, a third of the prompt
+    speaker = engine.create_speaker(reference)
+    assert engine._prompt(speaker, engine.defaults).shape[-1] == 150  # 3 s at 50 Hz
+
+
 def test_package_default_refuses_a_non_positive_prompt_length_before_writing(mel_run, tmp_path):
     root, run, codec_dir = mel_run
     with pytest.raises(ConfigError, match="inference.input_prompt_length"):

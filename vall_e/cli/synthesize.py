@@ -59,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
                            "sentence by sentence, joined with short pauses; default 4)")
     task.add_argument("--input-prompt-length", type=float,
                       help="seconds of the reference kept as the acoustic prompt (default from the checkpoint, 6)")
+    task.add_argument("--repeat-short-prompt", action=argparse.BooleanOptionalAction,
+                      help="AR+NAR: repeat a reference shorter than the prompt length (a short "
+                           "pause between the copies) until the prompt is full (default from "
+                           "the checkpoint)")
     task.add_argument("--levels", type=int,
                       help="AR+NAR over a residual codec: generate and decode only the first N code "
                            "levels (fewer NAR passes; default from the checkpoint: all)")
@@ -142,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {k: v for k, v in {
         "language": args.language, "max_ar_steps": args.max_ar_steps,
         "input_prompt_length": args.input_prompt_length, "levels": args.levels,
-        "candidates": args.candidates}.items() if v is not None}
+        "candidates": args.candidates,
+        "repeat_short_prompt": args.repeat_short_prompt}.items() if v is not None}
     if overrides.get("max_ar_steps", 1) <= 0:
         raise ConfigError("--max-ar-steps must be positive")
     if overrides.get("candidates", 1) < 1:

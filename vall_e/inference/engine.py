@@ -25,6 +25,7 @@ from vall_e.inference.parallel_stream import stream_codes
 from vall_e.inference.pointer_decode import generate_pointer_ar
 from vall_e.inference.pointer_decode import unsupported as pointer_unsupported
 from vall_e.inference.pointer_stream import stream_sentence
+from vall_e.inference.prompt_fill import PAUSE_SECONDS, repeat_short_prompt
 from vall_e.inference import shared_prefix_decode
 from vall_e.inference.shared_prefix_stream import stream_sentence_audio
 from vall_e.inference.common import (
@@ -60,7 +61,9 @@ class ARNAREngine:
             inference.language, inference.max_ar_steps, inference.input_prompt_length,
             inference.max_text_chars, inference.levels, inference.stream_first_steps,
             inference.stream_levels, inference.stream_lookahead, inference.candidates,
+            inference.repeat_short_prompt,
         )
+        self._pause_codes = None  # codes of PAUSE_SECONDS of silence, made on first use
         self.critic = self._load_critic()
         # the sampler settings used when a call passes none (CLI flags override them one by one)
         self.default_sampling = SamplingParams.from_mapping(inference.sampling, "inference.sampling")
@@ -179,7 +182,17 @@ class ARNAREngine:
                             "speaker with create_speaker(wav), not a voice name")
         speaker.require_codec(self.codec.info, str(self.checkpoint.path))
         frames = self.codec.seconds_to_frames(settings.input_prompt_length)
-        return speaker.codes[:, :frames].to(self.device)
+        codes = speaker.codes[:, :frames].to(self.device)
+        if settings.repeat_short_prompt:
+            codes = repeat_short_prompt(codes, frames, self._pause().to(self.device))
+        return codes
+
+    def _pause(self) -> torch.Tensor:
+        """Codes [K, P] of ``PAUSE_SECONDS`` of silence (what separates a repeated prompt)."""
+        if self._pause_codes is None:
+            silence = torch.zeros(round(self.codec.sample_rate * PAUSE_SECONDS))
+            self._pause_codes = self.codec.encode(silence.to(self.codec.device))[0]
+        return self._pause_codes
 
     # ----- tasks ------------------------------------------------------------------------
     def tts(

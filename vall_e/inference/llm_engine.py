@@ -261,6 +261,10 @@ class LLMEngine:
 
 
 def _refuse_levels(settings: PromptSettings) -> None:
+    """The AR+NAR-only settings, refused instead of ignored."""
     if settings.levels is not None:
         raise ConfigError("--levels is for AR+NAR models (the NAR fills levels one by one); an "
                           "LLM-TTS model generates every level of a frame together")
+    if settings.repeat_short_prompt:
+        raise ConfigError("--repeat-short-prompt is for AR+NAR models; an LLM-TTS model reads "
+                          "its reference as it is: leave the flag out")
