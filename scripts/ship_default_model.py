@@ -13,8 +13,8 @@ python scripts/bench_stream_wer.py --lookahead N).
 python scripts/bench_stream_wer.py --first-steps N).
 ``--pace 0.8`` ships ``inference.pace: 0.8`` (the pace --speed 1 means; measure first:
 python -m vall_e.eval --speed 0.8).
-``--repeat-short-prompt`` ships ``inference.repeat_short_prompt: true`` (measure first:
-python -m vall_e.eval --repeat-short-prompt).
+``--repeat-short-prompt nar`` ships ``inference.repeat_short_prompt: nar`` (measure first:
+python -m vall_e.eval --repeat-short-prompt nar).
 ``--sampling ar_temp=0.6`` (repeatable) ships sampler defaults (flags still override them).
 """
 from __future__ import annotations
@@ -55,9 +55,9 @@ def main(argv: list[str] | None = None) -> int:
                              "MODEL/critic, which ranks level-0 candidates")
     parser.add_argument("--candidates", type=int, default=None,
                         help="inference.candidates: level-0 candidates per sentence (needs --critic)")
-    parser.add_argument("--repeat-short-prompt", action="store_true",
-                        help="inference.repeat_short_prompt: a reference shorter than the prompt "
-                             "length is repeated until the prompt is full")
+    parser.add_argument("--repeat-short-prompt", choices=["none", "nar", "all"], default=None,
+                        help="inference.repeat_short_prompt: which passes read a reference "
+                             "shorter than the prompt length repeated up to it")
     parser.add_argument("--int8", action="store_true", help="int8 weight-only linear layers")
     parser.add_argument("--sampling", action="append", default=[], metavar="NAME=VALUE",
                         help="a sampler default the shipped model carries (a SamplingParams field)")
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                         stream_lookahead=args.stream_lookahead, pace=args.pace,
                         input_prompt_length=args.input_prompt_length,
                         critic_dir=args.critic, candidates=args.candidates,
-                        repeat_short_prompt=True if args.repeat_short_prompt else None)
+                        repeat_short_prompt=args.repeat_short_prompt)
     except VallEError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
                           if args.stream_first_steps else [])
                        + ([f"pace {args.pace}"] if args.pace else [])
                        + ([f"prompt {args.input_prompt_length} s"] if args.input_prompt_length else [])
-                       + (["short prompts repeated"] if args.repeat_short_prompt else [])
+                       + ([f"short prompts repeated for {args.repeat_short_prompt}"]
+                          if args.repeat_short_prompt else [])
                        + [f"{k}={v}" for k, v in sampling.items()])
     print(f"wrote {args.out}: {size:.1f} MB ({detail})")
     return 0

@@ -121,9 +121,9 @@ def test_package_default_ships_a_prompt_length_the_engine_uses(mel_run, tmp_path
 def test_package_default_ships_repeat_short_prompt_the_engine_uses(mel_run, tmp_path):
     root, run, codec_dir = mel_run
     out = package_default(run, codec_dir, tmp_path / "shipped", input_prompt_length=3.0,
-                          repeat_short_prompt=True)
+                          repeat_short_prompt="all")
     engine = ARNAREngine.from_checkpoint(out, "cpu")
-    assert engine.defaults.repeat_short_prompt
+    assert engine.defaults.repeat_short_prompt == "all"
     import soundfile as sf
     reference = tmp_path / "ref.wav"
     sf.write(reference, 0.1 * torch.randn(24000).numpy(), 24000)  # 1 s, a third of the prompt

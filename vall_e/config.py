@@ -354,8 +354,9 @@ class InferenceConfig:
     # frames best sound like their phonemes. Each costs a set of level-0 passes; 1 = no ranking
     candidates: int = 1
     # AR+NAR: a reference shorter than input_prompt_length is repeated (a short pause between
-    # the copies, its own ending last) until the prompt is that long (vall_e.inference.prompt_fill)
-    repeat_short_prompt: bool = False
+    # the copies, its own ending last) until the prompt is that long, for the NAR's passes
+    # (nar) or every pass (all); none: the reference as it is (vall_e.inference.prompt_fill)
+    repeat_short_prompt: str = "none"
     # sampler settings this model was measured best with (SamplingParams fields, e.g.
     # {ar_temp: 0.6}); they replace SamplingParams' defaults, and command-line flags override them
     sampling: dict = field(default_factory=dict)
@@ -402,7 +403,10 @@ class Config:
             raise ConfigError(f"inference.candidates must be >= 1, and above 1 needs a shared-prefix "
                               f"durations model (model.shared_prefix: true), got "
                               f"{self.inference.candidates}")
-        if self.inference.repeat_short_prompt and self.model.family != "ar_nar":
+        repeat = self.inference.repeat_short_prompt
+        if repeat not in ("none", "nar", "all"):
+            raise ConfigError(f"inference.repeat_short_prompt must be none, nar or all, got {repeat!r}")
+        if repeat != "none" and self.model.family != "ar_nar":
             raise ConfigError("inference.repeat_short_prompt is for AR+NAR models (an LLM-TTS "
                               "prompt is text and codes in one sequence); remove it")
         if not self.inference.input_prompt_length > 0:

@@ -55,7 +55,7 @@ def package_default(model_dir: str | Path, codec_dir: str | Path, out_dir: str |
                     stream_lookahead: int | None = None, pace: float | None = None,
                     input_prompt_length: float | None = None, critic_dir: str | Path | None = None,
                     candidates: int | None = None,
-                    repeat_short_prompt: bool | None = None) -> Path:
+                    repeat_short_prompt: str | None = None) -> Path:
     """Write ``out_dir`` = the AR+NAR checkpoint ``model_dir`` + the codec ``codec_dir`` inside it.
 
     Both are loaded first, so a broken source is refused before anything is written, and the

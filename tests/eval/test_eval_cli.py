@@ -197,7 +197,7 @@ def test_per_speaker_keeps_each_speakers_first_references(tmp_path):
     (["--originals", "--sentences", "s.txt"], "does not apply"),
     (["--originals", "--held-out", "0"], "--held-out takes a positive"),
     (["--codec", "encodec", "--held-out", "2"], "only applies with --originals"),
-    (["--codec", "encodec", "--repeat-short-prompt"], "only apply with --model"),
+    (["--codec", "encodec", "--repeat-short-prompt", "nar"], "only applies with --model"),
     (["--model", "m", "--codec", "encodec"], "exactly one of --model"),
     (["--model", "MISSING"], "needs --sentences"),
     (["--codec", "encodec", "--sentences", "s.txt"], "does not apply"),

@@ -44,20 +44,27 @@ def test_the_engine_fills_a_short_reference_only_when_asked(random_checkpoints, 
     frames = engine.codec.seconds_to_frames(2.5)
     plain = engine._prompt(speaker, settings)
     assert plain.shape[1] == speaker.codes.shape[1] < frames
-    filled = engine._prompt(speaker, replace(settings, repeat_short_prompt=True))
+    filled = engine._prompt(speaker, replace(settings, repeat_short_prompt="all"))
     assert filled.shape == (engine.codec.n_levels, frames)
     assert torch.equal(filled[:, -plain.shape[1]:], plain)
     # the pause between the copies is the codec's silence
     pause = engine.codec.encode(torch.zeros(round(engine.codec.sample_rate * 0.25)))[0]
     gap = filled[:, -plain.shape[1] - pause.shape[1]:-plain.shape[1]]
     assert torch.equal(gap, pause)
+    # nar: level 0 reads the reference as it is, the NAR the repeated one
+    nar = replace(settings, repeat_short_prompt="nar")
+    assert torch.equal(engine._prompt(speaker, nar), plain)
+    assert torch.equal(engine._nar_prompt(plain, nar), filled)
+    assert engine._nar_prompt(plain, settings) is None  # none: one prompt for every pass
 
 
-def test_llm_models_refuse_it():
+def test_llm_models_and_unknown_modes_are_refused():
     from vall_e.inference.common import PromptSettings
 
     with pytest.raises(ConfigError, match="--repeat-short-prompt is for AR\\+NAR"):
-        _refuse_levels(PromptSettings(repeat_short_prompt=True))
+        _refuse_levels(PromptSettings(repeat_short_prompt="nar"))
     with pytest.raises(ConfigError, match="inference.repeat_short_prompt is for AR\\+NAR"):
         Config.from_dict({"model": {"family": "llm", "layout": "flat"},
-                          "inference": {"repeat_short_prompt": True}})
+                          "inference": {"repeat_short_prompt": "all"}})
+    with pytest.raises(ConfigError, match="must be none, nar or all"):
+        Config.from_dict({"inference": {"repeat_short_prompt": "yes"}})

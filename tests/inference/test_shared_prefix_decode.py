@@ -98,6 +98,24 @@ def test_one_window_as_large_as_the_sentence_is_the_one_pass_result():
     assert torch.equal(streamed, whole)
 
 
+def test_a_nar_prompt_changes_the_levels_and_leaves_level_zero():
+    model = _model()
+    text, prompts = _items()
+    other = [torch.randint(0, CODES, (LEVELS, 9)) for _ in prompts]  # greedy: only prompts differ
+    plain, lengths = decode.generate(model, text, prompts, *_samplers(seed=4, temperature=0.0), n_levels=LEVELS)
+    nar, nar_lengths = decode.generate(model, text, prompts, *_samplers(seed=4, temperature=0.0), n_levels=LEVELS,
+                                       nar_prompts=other)
+    for a, b, la, lb in zip(plain, nar, lengths, nar_lengths):
+        assert torch.equal(la, lb) and torch.equal(a[0], b[0])  # durations and level 0: prompts'
+    assert any(not torch.equal(a[1:], b[1:]) for a, b in zip(plain, nar))  # the levels: other's
+    # a stream's one big window gives the same codes as one pass with the same NAR prompt
+    (streamed,) = stream_sentence_codes(model, text[0], prompts[0], *_samplers(seed=4, temperature=0.0),
+                                        n_levels=LEVELS, first_frames=10_000, nar_prompt=other[0])
+    (whole,), _ = decode.generate(model, text[:1], prompts[:1], *_samplers(seed=4, temperature=0.0), n_levels=LEVELS,
+                                  nar_prompts=other[:1])
+    assert torch.equal(streamed, whole)
+
+
 @pytest.fixture(scope="module")
 def shared_engine(tmp_path_factory, tiny_codec_dir):
     directory = save_random_checkpoint("ar_nar", tmp_path_factory.mktemp("shared") / "ckpt",
@@ -114,6 +132,20 @@ def test_the_engine_streams_within_a_sentence_and_synthesizes(shared_engine, ref
     chunks = list(engine.stream("Hello there, how are you today?", speaker, params))
     assert len(chunks) >= 2
     assert sum(c.numel() for c in chunks) == whole.audio.numel()
+
+
+def test_the_engine_repeats_a_short_reference_for_the_nar_only(shared_engine, reference_wav):
+    engine = shared_engine
+    speaker = engine.speaker_for(reference_wav, SamplingParams(), engine.defaults)
+    params = SamplingParams(seed=3, ar_temp=0.5, speed=0.3)
+    three = replace(engine.defaults, input_prompt_length=3.0)  # the reference is 1 s
+    nar = replace(three, repeat_short_prompt="nar")
+    (plain,) = engine.synthesize(["Hello there."], speaker, params, three)
+    (repeated,) = engine.synthesize(["Hello there."], speaker, params, nar)
+    assert torch.equal(plain.codes[0], repeated.codes[0])
+    assert not torch.equal(plain.codes[1:], repeated.codes[1:])
+    chunks = list(engine.stream("Hello there.", speaker, params, nar))
+    assert sum(c.numel() for c in chunks) == repeated.audio.numel()
 
 
 def test_fewer_first_window_passes_still_fill_the_same_frames():
@@ -155,9 +187,9 @@ def test_streams_draw_the_models_stream_lookahead(shared_engine, reference_wav, 
     windows = []
     real = stream_module.fill_window
 
-    def recording(model, prefix, text, lengths, codes, window, *rest):
+    def recording(model, prefix, text, lengths, codes, window, *rest, **options):
         windows.append(window[0])
-        return real(model, prefix, text, lengths, codes, window, *rest)
+        return real(model, prefix, text, lengths, codes, window, *rest, **options)
 
     monkeypatch.setattr(stream_module, "fill_window", recording)
     engine = shared_engine

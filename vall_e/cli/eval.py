@@ -52,10 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--input-prompt-length", type=float,
                      help="--model: seconds of each reference used as the acoustic prompt "
                           "(default: the checkpoint's inference.input_prompt_length)")
-    run.add_argument("--repeat-short-prompt", action=argparse.BooleanOptionalAction,
-                     help="--model (AR+NAR): repeat a reference shorter than the prompt length "
-                          "until the prompt is full (default: the checkpoint's "
-                          "inference.repeat_short_prompt)")
+    run.add_argument("--repeat-short-prompt", choices=["none", "nar", "all"],
+                     help="--model (AR+NAR): which passes read a reference shorter than the "
+                          "prompt length repeated up to it: nar, all or none (default: the "
+                          "checkpoint's inference.repeat_short_prompt)")
     run.add_argument("--candidates", type=int,
                      help="--model (shared-prefix AR+NAR): level-0 candidates per sentence, ranked "
                           "by the model's phoneme critic (default: the checkpoint's "
@@ -93,7 +93,7 @@ def _check(args: argparse.Namespace) -> None:
         raise ConfigError("--input-prompt-length takes a positive number of seconds and only "
                           "applies with --model")
     if args.repeat_short_prompt is not None and not args.model:
-        raise ConfigError("--repeat-short-prompt / --no-repeat-short-prompt only apply with --model")
+        raise ConfigError("--repeat-short-prompt only applies with --model")
     if args.candidates is not None and (args.candidates < 1 or not args.model):
         raise ConfigError("--candidates takes a number >= 1 and only applies with --model")
     if args.model and not Path(args.model).exists():

@@ -59,10 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
                            "sentence by sentence, joined with short pauses; default 4)")
     task.add_argument("--input-prompt-length", type=float,
                       help="seconds of the reference kept as the acoustic prompt (default from the checkpoint, 6)")
-    task.add_argument("--repeat-short-prompt", action=argparse.BooleanOptionalAction,
-                      help="AR+NAR: repeat a reference shorter than the prompt length (a short "
-                           "pause between the copies) until the prompt is full (default from "
-                           "the checkpoint)")
+    task.add_argument("--repeat-short-prompt", choices=["none", "nar", "all"],
+                      help="AR+NAR: which passes read a reference shorter than the prompt "
+                           "length repeated up to it, a short pause between the copies: the "
+                           "NAR's levels (nar), every pass (all) or none (default from the "
+                           "checkpoint)")
     task.add_argument("--levels", type=int,
                       help="AR+NAR over a residual codec: generate and decode only the first N code "
                            "levels (fewer NAR passes; default from the checkpoint: all)")

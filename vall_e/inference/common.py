@@ -51,8 +51,9 @@ class PromptSettings:
     # AR+NAR shared-prefix models: level-0 candidates drawn per sentence, the best by the
     # package's phoneme critic kept (1 = no ranking; streams always draw one)
     candidates: int = 1
-    # AR+NAR: a reference shorter than input_prompt_length is repeated up to it (prompt_fill)
-    repeat_short_prompt: bool = False
+    # AR+NAR: which passes read a reference shorter than input_prompt_length repeated up to
+    # it: none, nar or all (vall_e.inference.prompt_fill)
+    repeat_short_prompt: str = "none"
 
 
 def cap_steps(settings: PromptSettings, max_length: int | None) -> PromptSettings:

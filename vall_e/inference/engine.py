@@ -25,7 +25,7 @@ from vall_e.inference.parallel_stream import stream_codes
 from vall_e.inference.pointer_decode import generate_pointer_ar
 from vall_e.inference.pointer_decode import unsupported as pointer_unsupported
 from vall_e.inference.pointer_stream import stream_sentence
-from vall_e.inference.prompt_fill import PAUSE_SECONDS, repeat_short_prompt
+from vall_e.inference.prompt_fill import PAUSE_SECONDS, REPEAT_MODES, repeat_short_prompt
 from vall_e.inference import shared_prefix_decode
 from vall_e.inference.shared_prefix_stream import stream_sentence_audio
 from vall_e.inference.common import (
@@ -44,6 +44,11 @@ from vall_e.text.front_end import load_text_units, phoneme_ids
 from vall_e.voices import find_voice, shipped_voices
 
 __all__ = ["ARNAREngine", "PromptSettings", "SynthesisResult", "resolve_device"]
+
+
+def _check_repeat_mode(mode: str) -> None:
+    if mode not in REPEAT_MODES:
+        raise ConfigError(f"--repeat-short-prompt must be one of {', '.join(REPEAT_MODES)}, got {mode!r}")
 
 
 class ARNAREngine:
@@ -183,9 +188,19 @@ class ARNAREngine:
         speaker.require_codec(self.codec.info, str(self.checkpoint.path))
         frames = self.codec.seconds_to_frames(settings.input_prompt_length)
         codes = speaker.codes[:, :frames].to(self.device)
-        if settings.repeat_short_prompt:
+        if settings.repeat_short_prompt == "all":
             codes = repeat_short_prompt(codes, frames, self._pause().to(self.device))
         return codes
+
+    def _nar_prompt(self, prompt: torch.Tensor, settings: PromptSettings) -> torch.Tensor | None:
+        """The NAR's own voice prompt when it differs from level 0's ``prompt`` (``nar``: a
+        short reference repeated up to the prompt length), else None."""
+        _check_repeat_mode(settings.repeat_short_prompt)
+        if settings.repeat_short_prompt != "nar":
+            return None
+        frames = self.codec.seconds_to_frames(settings.input_prompt_length)
+        filled = repeat_short_prompt(prompt, frames, self._pause().to(self.device))
+        return None if filled is prompt else filled
 
     def _pause(self) -> torch.Tensor:
         """Codes [K, P] of ``PAUSE_SECONDS`` of silence (what separates a repeated prompt)."""
@@ -276,6 +291,7 @@ class ARNAREngine:
         timings = {}
         start = time.perf_counter()
         prompt = self._prompt(speaker, settings)
+        nar_prompt = self._nar_prompt(prompt, settings)
         forced = None
         if params.input_prompt_prefix:
             if not speaker.transcript:
@@ -299,11 +315,12 @@ class ARNAREngine:
                 codes, _ = shared_prefix_decode.generate_continuation(
                     self.model, reference_ids, speaker.codes.to(self.device), text_ids, prompt,
                     ar_sampler, nar_sampler, levels, speed, settings.max_ar_steps, self.frame_passer,
-                    settings.candidates, self.critic)
+                    settings.candidates, self.critic, nar_prompt)
             else:
                 codes, _ = shared_prefix_decode.generate(
                     self.model, text_ids, prompts, ar_sampler, nar_sampler, levels, speed,
-                    settings.max_ar_steps, self.frame_passer, settings.candidates, self.critic)
+                    settings.max_ar_steps, self.frame_passer, settings.candidates, self.critic,
+                    None if nar_prompt is None else [nar_prompt] * len(texts))
             timings["ar"], timings["nar"] = time.perf_counter() - start, 0.0
             return codes, [True] * len(texts), DecodeStats(len(self.model.blocks)), timings
         if self.model.durations_mode is not None:  # no AR: durations, then level 0 in parallel
@@ -327,7 +344,8 @@ class ARNAREngine:
         if forced is not None:
             level0 = [torch.cat([f, tokens]) for f, tokens in zip(forced, level0)]
             known = [speaker.codes.to(self.device)] * len(texts)
-        codes = generate_nar(self.model, text_ids, prompts, level0,
+        nar_prompts = prompts if nar_prompt is None else [nar_prompt] * len(texts)
+        codes = generate_nar(self.model, text_ids, nar_prompts, level0,
                              TokenSampler(params, "nar", generator), n_levels=levels, known=known,
                              durations=durations)
         if forced is not None:
@@ -356,14 +374,16 @@ class ARNAREngine:
                     yield result.audio
                     continue
                 generator = make_generator(params.seed, self.device)
+                prompt = self._prompt(speaker, settings)
                 yield from stream_sentence_audio(
                     self.model, self.codec, self.text_ids(sentence, settings),
-                    self._prompt(speaker, settings), TokenSampler(params, "ar", generator),
+                    prompt, TokenSampler(params, "ar", generator),
                     TokenSampler(params, "nar", generator),
                     self._stream_levels(settings),
                     self.effective_speed(params), settings.max_ar_steps,
                     first_steps=settings.stream_first_steps,
-                    lookahead_frames=settings.stream_lookahead, passer=self.frame_passer)
+                    lookahead_frames=settings.stream_lookahead, passer=self.frame_passer,
+                    nar_prompt=self._nar_prompt(prompt, settings))
                 continue
             if self.model.durations_mode is not None:  # all codes in ~a dozen passes, decode windowed
                 (codes,), *_ = self.synthesize_codes([sentence], speaker, params, settings)
@@ -374,10 +394,11 @@ class ARNAREngine:
                 yield result.audio
                 continue
             rate = self.speaking_rate(speaker) if self.model.aligned_positions else None
-            yield from stream_sentence(self, self.text_ids(sentence, settings),
-                                       self._prompt(speaker, settings), params, settings,
-                                       self._levels(settings),
-                                       make_generator(params.seed, self.device), rate)
+            prompt = self._prompt(speaker, settings)
+            yield from stream_sentence(self, self.text_ids(sentence, settings), prompt, params,
+                                       settings, self._levels(settings),
+                                       make_generator(params.seed, self.device), rate,
+                                       nar_prompt=self._nar_prompt(prompt, settings))
 
     def effective_speed(self, params: SamplingParams) -> float:
         """The pace durations are divided by: the caller's --speed on the model's ``inference.pace``."""

@@ -265,6 +265,6 @@ def _refuse_levels(settings: PromptSettings) -> None:
     if settings.levels is not None:
         raise ConfigError("--levels is for AR+NAR models (the NAR fills levels one by one); an "
                           "LLM-TTS model generates every level of a frame together")
-    if settings.repeat_short_prompt:
+    if settings.repeat_short_prompt != "none":
         raise ConfigError("--repeat-short-prompt is for AR+NAR models; an LLM-TTS model reads "
                           "its reference as it is: leave the flag out")

@@ -26,9 +26,11 @@ from vall_e.sampling import TokenSampler
 def stream_sentence(engine, text_ids: torch.Tensor, prompt: torch.Tensor, params, settings,
                     levels: int, generator, rate: float | None = None, first_frames: int = 4,
                     chunk_frames: int = 25, nar_lookahead: int = 4,
-                    codec_lookahead: int | None = None) -> Iterator[torch.Tensor]:
+                    codec_lookahead: int | None = None,
+                    nar_prompt: torch.Tensor | None = None) -> Iterator[torch.Tensor]:
     """Audio chunks [S] of one sentence, the first after ``first_frames + nar_lookahead``
-    frames. ``engine``: an ARNAREngine (model, codec); the rest as ``ARNAREngine.synthesize``."""
+    frames. ``engine``: an ARNAREngine (model, codec); the rest as ``ARNAREngine.synthesize``;
+    ``nar_prompt``: the NAR's voice prompt, if not ``prompt``."""
     model, codec = engine.model, engine.codec
     ar_sampler = TokenSampler(params, "ar", generator, stop_token=model.stop_token)
     nar_sampler = TokenSampler(params, "nar", generator)
@@ -47,7 +49,8 @@ def stream_sentence(engine, text_ids: torch.Tensor, prompt: torch.Tensor, params
         if ready <= done or (ready - done < due and not final):
             continue
         durations = torch.bincount(torch.stack(spoken), minlength=len(text_ids))
-        (codes,) = generate_nar(model, [text_ids], [prompt], [torch.stack(codes0)], nar_sampler,
+        (codes,) = generate_nar(model, [text_ids], [prompt if nar_prompt is None else nar_prompt],
+                                [torch.stack(codes0)], nar_sampler,
                                 n_levels=levels, durations=[durations])
         audio = decoder.push(codes[:, done:ready])
         done, due = ready, chunk_frames

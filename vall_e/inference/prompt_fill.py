@@ -4,14 +4,19 @@ The default model learned from 3-second prompts; most evaluation references (and
 clip) are 1.5-2 s. ``repeat_short_prompt`` plays the reference again, after a short pause, until
 the prompt is full, and keeps the reference's own last frame as the prompt's last: the frames
 right before the generated speech stay the reference's natural ending, and the join is a pause
-between two readings rather than a cut (repeating without the pause, the copy's start right
-after the cut, cost ~2 points of WER on the dev split; with it, none).
+between two readings rather than a cut.
+
+Which passes read the repeated prompt is ``inference.repeat_short_prompt`` (``REPEAT_MODES``):
+``nar`` gives it to the NAR's levels only, which carry the finer detail of the voice, and
+leaves level 0 (what is said, and when) on the reference as it is; ``all`` gives it to every
+pass. On the dev split ``all`` cost the seen voices WER and ``nar`` did not (docs/default-model.md).
 """
 from __future__ import annotations
 
 import torch
 
 PAUSE_SECONDS = 0.25  # between two copies of the reference: a breath, as between sentences
+REPEAT_MODES = ("none", "nar", "all")  # which passes read a short reference repeated
 
 
 def repeat_short_prompt(codes: torch.Tensor, frames: int, pause: torch.Tensor) -> torch.Tensor:

@@ -10,6 +10,10 @@ context: ``level0_steps`` masked passes for level 0 (confidence-ordered unmaskin
 cosine schedule, as ``parallel_decode.generate_level0``), then one NAR pass per level. A whole
 sentence is one window (``c = s = 0``, ``e = T``); a stream commits a few frames at a time and
 lets each window also generate a short lookahead, which the next window redraws.
+
+The NAR's passes may read another voice prompt than level 0's (``nar_prompts``: the reference
+repeated up to the prompt length, ``vall_e.inference.prompt_fill``); that prompt gets its own
+prefix pass, after level 0 is drawn.
 """
 from __future__ import annotations
 
@@ -156,11 +160,13 @@ def fill_levels(model, prefix: EncodedPrefix, text: list[torch.Tensor], lengths:
 
 def fill_window(model, prefix: EncodedPrefix, text: list[torch.Tensor], lengths: list[torch.Tensor],
                 codes: list[torch.Tensor], windows: list[Window], ar_sampler: TokenSampler,
-                nar_sampler: TokenSampler, n_levels: int, steps: int | None = None) -> None:
+                nar_sampler: TokenSampler, n_levels: int, steps: int | None = None,
+                nar_prefix: EncodedPrefix | None = None) -> None:
     """Write levels 0..n_levels-1 of frames ``start .. end`` into ``codes`` [n_levels, T_i] of
-    each item (frames ``context .. start`` must already hold every level)."""
+    each item (frames ``context .. start`` must already hold every level); the NAR's passes
+    attend to ``nar_prefix`` when one is given (same text, another voice prompt)."""
     fill_level0(model, prefix, text, lengths, codes, windows, ar_sampler, steps)
-    fill_levels(model, prefix, text, lengths, codes, windows, nar_sampler, n_levels)
+    fill_levels(model, nar_prefix or prefix, text, lengths, codes, windows, nar_sampler, n_levels)
 
 
 def _check_candidates(candidates: int, critic) -> None:
@@ -182,10 +188,12 @@ def _keep_rows(prefix: EncodedPrefix, rows: list[int]) -> EncodedPrefix:
 def _fill_kept(model, text: list[torch.Tensor], prefix: EncodedPrefix, lengths: list[torch.Tensor],
                codes: list[torch.Tensor], windows: list[Window], ar_sampler: TokenSampler,
                nar_sampler: TokenSampler, n_levels: int, candidates: int,
-               critic) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+               critic, nar_prompts: list[torch.Tensor] | None = None,
+               ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """Level 0 of every candidate (``prefix``, ``lengths``, ``codes`` and ``windows`` hold each
     of ``text``'s items ``candidates`` times in a row), then the NAR's levels of the one
-    ``critic`` scores best per item. Returns that item's codes and durations."""
+    ``critic`` scores best per item, read against ``nar_prompts`` when given (one per item of
+    ``text``). Returns that item's codes and durations."""
     repeated = [t for t in text for _ in range(candidates)]
     fill_level0(model, prefix, repeated, lengths, codes, windows, ar_sampler)
     if candidates > 1:
@@ -195,6 +203,8 @@ def _fill_kept(model, text: list[torch.Tensor], prefix: EncodedPrefix, lengths: 
                 for i in range(len(text))]
         codes, lengths, windows = ([c[j] for j in kept] for c in (codes, lengths, windows))
         prefix = _keep_rows(prefix, kept)
+    if nar_prompts is not None:
+        prefix = encode_prefix(model, text, nar_prompts, prefix.passer)
     fill_levels(model, prefix, text, lengths, codes, windows, nar_sampler, n_levels)
     return codes, lengths
 
@@ -203,9 +213,11 @@ def _fill_kept(model, text: list[torch.Tensor], prefix: EncodedPrefix, lengths: 
 def generate(model, text: list[torch.Tensor], prompts: list[torch.Tensor], ar_sampler: TokenSampler,
              nar_sampler: TokenSampler, n_levels: int, speed: float = 1.0,
              max_frames: int | None = None, passer=None, candidates: int = 1,
-             critic=None) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+             critic=None, nar_prompts: list[torch.Tensor] | None = None,
+             ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """Codes [n_levels, T_i] and durations [n_i] of each (text ids, prompt codes) pair, every
-    sentence as one window (``passer``: see ``encode_prefix``).
+    sentence as one window (``passer``: see ``encode_prefix``); the NAR's levels read
+    ``nar_prompts`` instead of ``prompts`` when given.
 
     ``candidates`` > 1 draws that many level-0 candidates of each sentence (one batch) and
     keeps the one ``critic`` (``vall_e.align.critic.PhonemeCritic``) scores best against the
@@ -219,7 +231,7 @@ def generate(model, text: list[torch.Tensor], prompts: list[torch.Tensor], ar_sa
     codes = [torch.zeros(n_levels, int(d.sum()), dtype=torch.long, device=device) for d in lengths]
     windows = [Window(0, 0, c.shape[1]) for c in codes]
     return _fill_kept(model, text, prefix, lengths, codes, windows, ar_sampler, nar_sampler,
-                      n_levels, candidates, critic)
+                      n_levels, candidates, critic, nar_prompts)
 
 
 def fit_lengths(logits: torch.Tensor, total: int) -> torch.Tensor:
@@ -244,8 +256,9 @@ def generate_continuation(model, prompt_text: torch.Tensor, known: torch.Tensor,
                           text: list[torch.Tensor], prompt: torch.Tensor,
                           ar_sampler: TokenSampler, nar_sampler: TokenSampler, n_levels: int,
                           speed: float = 1.0, max_frames: int | None = None,
-                          passer=None, candidates: int = 1,
-                          critic=None) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+                          passer=None, candidates: int = 1, critic=None,
+                          nar_prompt: torch.Tensor | None = None,
+                          ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """``--input-prompt-prefix`` for a shared-prefix model: each item reads ``[prompt's
     transcript] [text]`` and the reference's own codes ``known`` [K, Tk] (what the transcript
     says; ``prompt`` is the prefix's acoustic prompt as always) stand as the first frames,
@@ -255,7 +268,7 @@ def generate_continuation(model, prompt_text: torch.Tensor, known: torch.Tensor,
     (BOS is dropped when joining). Returns the new frames' codes [n_levels, T_i] and the
     text's durations [len(text_i) - 1] (the EOS position last). ``candidates``, ``critic``:
     as in ``generate`` (the critic scores the whole joined item; the known frames are the same
-    in every candidate)."""
+    in every candidate). ``nar_prompt``: the NAR's voice prompt, if not ``prompt``."""
     _check(model, speed)
     _check_candidates(candidates, critic)
     if known.shape[0] < n_levels:
@@ -277,5 +290,6 @@ def generate_continuation(model, prompt_text: torch.Tensor, known: torch.Tensor,
         windows.append(Window(0, known_frames, item.shape[1]))
         spoken.append(new)
     codes, _ = _fill_kept(model, joined, prefix, lengths, codes, windows, ar_sampler, nar_sampler,
-                          n_levels, candidates, critic)
+                          n_levels, candidates, critic,
+                          None if nar_prompt is None else [nar_prompt] * len(joined))
     return [c[:, known_frames:] for c in codes], spoken[::candidates]
