@@ -15,6 +15,8 @@ python scripts/bench_stream_wer.py --first-steps N).
 python -m vall_e.eval --speed 0.8).
 ``--repeat-short-prompt nar`` ships ``inference.repeat_short_prompt: nar`` (measure first:
 python -m vall_e.eval --repeat-short-prompt nar).
+``--voice-match 0.15`` ships ``inference.voice_match: 0.15`` (measure first:
+python -m vall_e.eval --voice-match 0.15).
 ``--sampling ar_temp=0.6`` (repeatable) ships sampler defaults (flags still override them).
 """
 from __future__ import annotations
@@ -58,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat-short-prompt", choices=["none", "nar", "all"], default=None,
                         help="inference.repeat_short_prompt: which passes read a reference "
                              "shorter than the prompt length repeated up to it")
+    parser.add_argument("--voice-match", type=float, default=None,
+                        help="inference.voice_match: share (0-1) of the way each output frame "
+                             "moves toward its nearest frames of the reference")
     parser.add_argument("--int8", action="store_true", help="int8 weight-only linear layers")
     parser.add_argument("--sampling", action="append", default=[], metavar="NAME=VALUE",
                         help="a sampler default the shipped model carries (a SamplingParams field)")
@@ -82,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
                         stream_lookahead=args.stream_lookahead, pace=args.pace,
                         input_prompt_length=args.input_prompt_length,
                         critic_dir=args.critic, candidates=args.candidates,
-                        repeat_short_prompt=args.repeat_short_prompt)
+                        repeat_short_prompt=args.repeat_short_prompt,
+                        voice_match=args.voice_match)
     except VallEError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -105,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                        + ([f"prompt {args.input_prompt_length} s"] if args.input_prompt_length else [])
                        + ([f"short prompts repeated for {args.repeat_short_prompt}"]
                           if args.repeat_short_prompt else [])
+                       + ([f"voice match {args.voice_match}"] if args.voice_match else [])
                        + [f"{k}={v}" for k, v in sampling.items()])
     print(f"wrote {args.out}: {size:.1f} MB ({detail})")
     return 0

@@ -357,6 +357,9 @@ class InferenceConfig:
     # the copies, its own ending last) until the prompt is that long, for the NAR's passes
     # (nar) or every pass (all); none: the reference as it is (vall_e.inference.prompt_fill)
     repeat_short_prompt: str = "none"
+    # AR+NAR over mel_rvq: each output log-mel frame moved this share (0..1) of the way toward
+    # its nearest frames of the reference (vall_e.codecs.mel.voice_match); 0 = off
+    voice_match: float = 0.0
     # sampler settings this model was measured best with (SamplingParams fields, e.g.
     # {ar_temp: 0.6}); they replace SamplingParams' defaults, and command-line flags override them
     sampling: dict = field(default_factory=dict)
@@ -409,6 +412,13 @@ class Config:
         if repeat != "none" and self.model.family != "ar_nar":
             raise ConfigError("inference.repeat_short_prompt is for AR+NAR models (an LLM-TTS "
                               "prompt is text and codes in one sequence); remove it")
+        match = self.inference.voice_match
+        if not 0.0 <= match <= 1.0:
+            raise ConfigError(f"inference.voice_match must be between 0 and 1, got {match}")
+        if match and (self.model.family != "ar_nar" or self.codec.name != "mel_rvq"):
+            raise ConfigError("inference.voice_match matches mel_rvq's log-mel frames in an AR+NAR "
+                              f"model; remove it for family {self.model.family} with codec "
+                              f"{self.codec.name}")
         if not self.inference.input_prompt_length > 0:
             raise ConfigError(f"inference.input_prompt_length must be a positive number of "
                               f"seconds, got {self.inference.input_prompt_length}")

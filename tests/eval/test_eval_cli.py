@@ -198,6 +198,8 @@ def test_per_speaker_keeps_each_speakers_first_references(tmp_path):
     (["--originals", "--held-out", "0"], "--held-out takes a positive"),
     (["--codec", "encodec", "--held-out", "2"], "only applies with --originals"),
     (["--codec", "encodec", "--repeat-short-prompt", "nar"], "only applies with --model"),
+    (["--codec", "encodec", "--voice-match", "0.2"], "only applies with --model"),
+    (["--model", "m", "--sentences", "s.txt", "--voice-match", "1.5"], "between 0 and 1"),
     (["--model", "m", "--codec", "encodec"], "exactly one of --model"),
     (["--model", "MISSING"], "needs --sentences"),
     (["--codec", "encodec", "--sentences", "s.txt"], "does not apply"),

@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="--model (AR+NAR): which passes read a reference shorter than the "
                           "prompt length repeated up to it: nar, all or none (default: the "
                           "checkpoint's inference.repeat_short_prompt)")
+    run.add_argument("--voice-match", type=float, metavar="A",
+                     help="--model (AR+NAR over mel_rvq): move each output frame this share "
+                          "(0-1) toward its nearest frames of the reference (default: the "
+                          "checkpoint's inference.voice_match)")
     run.add_argument("--candidates", type=int,
                      help="--model (shared-prefix AR+NAR): level-0 candidates per sentence, ranked "
                           "by the model's phoneme critic (default: the checkpoint's "
@@ -94,6 +98,8 @@ def _check(args: argparse.Namespace) -> None:
                           "applies with --model")
     if args.repeat_short_prompt is not None and not args.model:
         raise ConfigError("--repeat-short-prompt only applies with --model")
+    if args.voice_match is not None and (not 0 <= args.voice_match <= 1 or not args.model):
+        raise ConfigError("--voice-match takes a share between 0 and 1 and only applies with --model")
     if args.candidates is not None and (args.candidates < 1 or not args.model):
         raise ConfigError("--candidates takes a number >= 1 and only applies with --model")
     if args.model and not Path(args.model).exists():
@@ -152,12 +158,15 @@ def main(argv: list[str] | None = None, judges=None) -> int:
             settings = replace(settings, candidates=args.candidates)
         if args.repeat_short_prompt is not None:
             settings = replace(settings, repeat_short_prompt=args.repeat_short_prompt)
+        if args.voice_match is not None:
+            settings = replace(settings, voice_match=args.voice_match)
         rows = evaluate_model(engine, sentences, refs, judges, params, settings, progress=say)
         setup = {"mode": "model", "model": str(args.model), "sampling": asdict(params),
                  "max_ar_steps": settings.max_ar_steps, "levels": settings.levels,
                  "input_prompt_length": settings.input_prompt_length,
                  "candidates": settings.candidates,
-                 "repeat_short_prompt": settings.repeat_short_prompt}
+                 "repeat_short_prompt": settings.repeat_short_prompt,
+                 "voice_match": settings.voice_match}
     elif args.originals and args.held_out:
         rows = evaluate_held_out(refs, load_references(args.refs), judges, args.held_out,
                                  progress=say)

@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
                            "length repeated up to it, a short pause between the copies: the "
                            "NAR's levels (nar), every pass (all) or none (default from the "
                            "checkpoint)")
+    task.add_argument("--voice-match", type=float, metavar="A",
+                      help="AR+NAR over mel_rvq: move each output frame this share (0-1) of the "
+                           "way toward its nearest frames of the reference (more of its voice, "
+                           "less clear speech; 0: off; default from the checkpoint)")
     task.add_argument("--levels", type=int,
                       help="AR+NAR over a residual codec: generate and decode only the first N code "
                            "levels (fewer NAR passes; default from the checkpoint: all)")
@@ -148,9 +152,12 @@ def main(argv: list[str] | None = None) -> int:
         "language": args.language, "max_ar_steps": args.max_ar_steps,
         "input_prompt_length": args.input_prompt_length, "levels": args.levels,
         "candidates": args.candidates,
-        "repeat_short_prompt": args.repeat_short_prompt}.items() if v is not None}
+        "repeat_short_prompt": args.repeat_short_prompt,
+        "voice_match": args.voice_match}.items() if v is not None}
     if overrides.get("max_ar_steps", 1) <= 0:
         raise ConfigError("--max-ar-steps must be positive")
+    if not 0 <= overrides.get("voice_match", 0) <= 1:
+        raise ConfigError("--voice-match must be between 0 and 1 (0: off)")
     if overrides.get("candidates", 1) < 1:
         raise ConfigError("--candidates must be >= 1 (1: no ranking)")
     if overrides.get("input_prompt_length", 1) <= 0:

@@ -266,6 +266,14 @@ class AudioCodec(abc.ABC):
             wav = self._decode(codes).float()
         return wav.clone()
 
+    def with_voice(self, reference_codes: torch.Tensor, strength: float) -> "AudioCodec":
+        """A codec decoding toward the reference's own frames (``--voice-match``); only codecs
+        that decode through a spectrum they can compare frame by frame (``mel_rvq``) have it."""
+        if strength == 0.0:
+            return self
+        raise ConfigError(f"--voice-match needs the mel_rvq codec (it matches log-mel frames); "
+                          f"{self.name} decodes without one: leave --voice-match at 0")
+
     def _check_wav(self, wav: torch.Tensor) -> torch.Tensor:
         if not isinstance(wav, torch.Tensor):
             wav = torch.as_tensor(wav)

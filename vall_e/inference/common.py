@@ -54,6 +54,9 @@ class PromptSettings:
     # AR+NAR: which passes read a reference shorter than input_prompt_length repeated up to
     # it: none, nar or all (vall_e.inference.prompt_fill)
     repeat_short_prompt: str = "none"
+    # AR+NAR over mel_rvq: share (0..1) of the way each output frame moves toward its nearest
+    # frames of the reference (vall_e.codecs.mel.voice_match); 0 = off
+    voice_match: float = 0.0
 
 
 def cap_steps(settings: PromptSettings, max_length: int | None) -> PromptSettings:

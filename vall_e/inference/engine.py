@@ -66,7 +66,7 @@ class ARNAREngine:
             inference.language, inference.max_ar_steps, inference.input_prompt_length,
             inference.max_text_chars, inference.levels, inference.stream_first_steps,
             inference.stream_levels, inference.stream_lookahead, inference.candidates,
-            inference.repeat_short_prompt,
+            inference.repeat_short_prompt, inference.voice_match,
         )
         self._pause_codes = None  # codes of PAUSE_SECONDS of silence, made on first use
         self.critic = self._load_critic()
@@ -202,6 +202,14 @@ class ARNAREngine:
         filled = repeat_short_prompt(prompt, frames, self._pause().to(self.device))
         return None if filled is prompt else filled
 
+    def _output_codec(self, speaker: SpeakerProfile | None, settings: PromptSettings):
+        """The codec that decodes this speaker's audio: with ``voice_match`` > 0 one whose
+        frames move toward the reference's own (``AudioCodec.with_voice``)."""
+        if not settings.voice_match:
+            return self.codec
+        self._prompt(speaker, settings)  # the same checks: a recording's codes, this codec
+        return self.codec.with_voice(speaker.codes, settings.voice_match)
+
     def _pause(self) -> torch.Tensor:
         """Codes [K, P] of ``PAUSE_SECONDS`` of silence (what separates a repeated prompt)."""
         if self._pause_codes is None:
@@ -276,7 +284,8 @@ class ARNAREngine:
             return [r for t in texts for r in self.synthesize([t], speaker, params, settings)]
         codes, stopped, stats, timings = self.synthesize_codes(texts, speaker, params, settings)
         start = time.perf_counter()
-        audio = [self.codec.decode_first(c[None], levels)[0].float().cpu() for c in codes]
+        codec = self._output_codec(speaker, settings)
+        audio = [codec.decode_first(c[None], levels)[0].float().cpu() for c in codes]
         timings["decode"] = time.perf_counter() - start
         return [SynthesisResult(a, self.codec.sample_rate, c.cpu(), s, int(c.shape[1]),
                                 dict(timings), stats)
@@ -376,7 +385,8 @@ class ARNAREngine:
                 generator = make_generator(params.seed, self.device)
                 prompt = self._prompt(speaker, settings)
                 yield from stream_sentence_audio(
-                    self.model, self.codec, self.text_ids(sentence, settings),
+                    self.model, self._output_codec(speaker, settings),
+                    self.text_ids(sentence, settings),
                     prompt, TokenSampler(params, "ar", generator),
                     TokenSampler(params, "nar", generator),
                     self._stream_levels(settings),
@@ -387,7 +397,8 @@ class ARNAREngine:
                 continue
             if self.model.durations_mode is not None:  # all codes in ~a dozen passes, decode windowed
                 (codes,), *_ = self.synthesize_codes([sentence], speaker, params, settings)
-                yield from stream_codes(self.codec, codes, self._levels(settings))
+                yield from stream_codes(self._output_codec(speaker, settings), codes,
+                                        self._levels(settings))
                 continue
             if self.model.pointer is None:
                 (result,) = self.synthesize([sentence], speaker, params, settings)
@@ -398,7 +409,8 @@ class ARNAREngine:
             yield from stream_sentence(self, self.text_ids(sentence, settings), prompt, params,
                                        settings, self._levels(settings),
                                        make_generator(params.seed, self.device), rate,
-                                       nar_prompt=self._nar_prompt(prompt, settings))
+                                       nar_prompt=self._nar_prompt(prompt, settings),
+                                       codec=self._output_codec(speaker, settings))
 
     def effective_speed(self, params: SamplingParams) -> float:
         """The pace durations are divided by: the caller's --speed on the model's ``inference.pace``."""

@@ -265,6 +265,9 @@ def _refuse_levels(settings: PromptSettings) -> None:
     if settings.levels is not None:
         raise ConfigError("--levels is for AR+NAR models (the NAR fills levels one by one); an "
                           "LLM-TTS model generates every level of a frame together")
+    if settings.voice_match:
+        raise ConfigError("--voice-match is for AR+NAR models over mel_rvq; leave it at 0 for an "
+                          "LLM-TTS model")
     if settings.repeat_short_prompt != "none":
         raise ConfigError("--repeat-short-prompt is for AR+NAR models; an LLM-TTS model reads "
                           "its reference as it is: leave the flag out")

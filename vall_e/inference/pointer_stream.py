@@ -27,11 +27,13 @@ def stream_sentence(engine, text_ids: torch.Tensor, prompt: torch.Tensor, params
                     levels: int, generator, rate: float | None = None, first_frames: int = 4,
                     chunk_frames: int = 25, nar_lookahead: int = 4,
                     codec_lookahead: int | None = None,
-                    nar_prompt: torch.Tensor | None = None) -> Iterator[torch.Tensor]:
+                    nar_prompt: torch.Tensor | None = None,
+                    codec=None) -> Iterator[torch.Tensor]:
     """Audio chunks [S] of one sentence, the first after ``first_frames + nar_lookahead``
     frames. ``engine``: an ARNAREngine (model, codec); the rest as ``ARNAREngine.synthesize``;
-    ``nar_prompt``: the NAR's voice prompt, if not ``prompt``."""
-    model, codec = engine.model, engine.codec
+    ``nar_prompt``: the NAR's voice prompt, if not ``prompt``; ``codec``: the one that decodes
+    (default the engine's)."""
+    model, codec = engine.model, codec or engine.codec
     ar_sampler = TokenSampler(params, "ar", generator, stop_token=model.stop_token)
     nar_sampler = TokenSampler(params, "nar", generator)
     decoder = StreamingDecoder(codec, chunk_frames=1, levels=levels, lookahead_frames=codec_lookahead)

@@ -104,6 +104,9 @@ class GenerationConfig:
     crossfade_seconds: float = 0.04  # joins between chunks
     stream_chunk_seconds: float = 0.5  # STREAM: audio per yielded chunk (LLM-TTS)
     constrain_layout: bool = True  # LLM-TTS: only ids that fit the next frame slot are drawn
+    # AR+NAR over mel_rvq: share (0..1) of the way each frame moves toward the reference's
+    # nearest frames (vall_e.codecs.mel.voice_match); None: the model's inference.voice_match
+    voice_match: Optional[float] = None
 
     MAX_TOTAL_CHARS = 100_000
 

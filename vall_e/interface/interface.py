@@ -158,6 +158,8 @@ class Interface:
     def _settings(self, config: GenerationConfig | None) -> PromptSettings:
         language = (config.language if config else None) or self.config.language
         settings = self.engine.defaults
+        if config is not None and config.voice_match is not None:
+            settings = replace(settings, voice_match=config.voice_match)
         return replace(settings, language=language) if language else settings
 
     def _chunks(self, config: GenerationConfig) -> list[str]:

@@ -12,6 +12,7 @@ the trained levels (the first n are used: residual codes are a coarse-to-fine pr
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ import torch
 from vall_e.codecs.base import AudioCodec, CodecInfo, local_error, resolve_source
 from vall_e.codecs.mel.features import MelAnalysis, stack_frames, unstack_frames
 from vall_e.codecs.mel.rvq import ResidualKMeans
+from vall_e.codecs.mel.voice_match import match_voice
 from vall_e.codecs.mel.vocoder import Vocoder, VocoderSpec
 from vall_e.errors import CheckpointError, ConfigError
 
@@ -94,6 +96,7 @@ class MelCodec(AudioCodec):
         super().__init__(info, device)
         self.model = model.eval().to(self.device)
         self.streaming_lookahead_frames = lookahead_frames(spec)
+        self._voice = None  # (reference log-mel [M, Tr], strength): see with_voice
 
     @property
     def hop_length(self) -> int:
@@ -119,7 +122,26 @@ class MelCodec(AudioCodec):
         return codes
 
     def _decode(self, codes: torch.Tensor) -> torch.Tensor:
-        return self.model.vocoder(self.model.dequantize(codes))
+        mel = self.model.dequantize(codes)
+        if self._voice is not None:
+            reference, strength = self._voice
+            mel = match_voice(mel, reference, strength)
+        return self.model.vocoder(mel)
+
+    def with_voice(self, reference_codes: torch.Tensor, strength: float) -> "MelCodec":
+        """This codec (the same weights) decoding every output moved ``strength`` of the way
+        toward the nearest frames of the reference whose codes [K, T] are given
+        (``vall_e.codecs.mel.voice_match``); strength 0 returns this codec itself."""
+        if not 0.0 <= strength <= 1.0:
+            raise ConfigError(f"--voice-match must be between 0 and 1, got {strength}")
+        if strength == 0.0:
+            return self
+        codes = self._check_codes(reference_codes)
+        with torch.inference_mode():
+            reference = self.model.dequantize(codes.to(self.device))[0]  # every level: the voice
+        matched = copy.copy(self)
+        matched._voice = (reference, float(strength))
+        return matched
 
 
 def lookahead_frames(spec: MelCodecSpec) -> int:
