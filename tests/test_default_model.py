@@ -20,6 +20,15 @@ from vall_e.text import phonemize
 from vall_e.text.tokenizer import PhonemeTokenizer
 
 
+def noise_reference(tmp_path):
+    """One second of quiet noise at 24 kHz, written as ``tmp_path/ref.wav``: a reference voice."""
+    import soundfile as sf
+
+    reference = tmp_path / "ref.wav"
+    sf.write(reference, 0.1 * torch.randn(24000).numpy(), 24000)
+    return reference
+
+
 @pytest.fixture(scope="module")
 def mel_run(tmp_path_factory):
     """An untrained 2-layer AR+NAR over a random 2-level mel_rvq codec, saved as a checkpoint."""
@@ -60,9 +69,7 @@ def test_packaged_default_synthesizes_from_its_own_codec_folder(mel_run, tmp_pat
     codec_dir.rename(root / "codec_gone")
     try:
         engine = ARNAREngine.from_checkpoint(moved, "cpu")
-        reference = tmp_path / "ref.wav"
-        import soundfile as sf
-        sf.write(reference, 0.1 * torch.randn(24000).numpy(), 24000)
+        reference = noise_reference(tmp_path)
         result = engine.tts("Hello there.", reference, SamplingParams(ar_temp=0.0))
         assert result.audio.numel() > 0 and result.sample_rate == 24000
     finally:
@@ -80,9 +87,7 @@ def test_package_default_ships_levels_and_int8_that_still_synthesize(mel_run, tm
     assert (out / "codec" / "model.safetensors").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shipped"]  # no staging copy left
     engine = ARNAREngine.from_checkpoint(out, "cpu")
-    import soundfile as sf
-    reference = tmp_path / "ref.wav"
-    sf.write(reference, 0.1 * torch.randn(24000).numpy(), 24000)
+    reference = noise_reference(tmp_path)
     result = engine.tts("Hello there.", reference, SamplingParams(ar_temp=0.0))
     assert result.audio.numel() > 0
 
@@ -92,9 +97,7 @@ def test_package_default_ships_sampler_defaults_the_engine_uses(mel_run, tmp_pat
     out = package_default(run, codec_dir, tmp_path / "shipped", sampling={"ar_temp": 0.0, "top_k": 5})
     engine = ARNAREngine.from_checkpoint(out, "cpu")
     assert (engine.default_sampling.ar_temp, engine.default_sampling.top_k) == (0.0, 5)
-    import soundfile as sf
-    reference = tmp_path / "ref.wav"
-    sf.write(reference, 0.1 * torch.randn(24000).numpy(), 24000)
+    reference = noise_reference(tmp_path)
     # no params: the shipped greedy AR (plain sampling at temperature 1 would differ run to run)
     first, second = (engine.tts("Hello there.", reference).codes for _ in range(2))
     assert torch.equal(first, second)
@@ -112,9 +115,7 @@ def test_package_default_ships_a_prompt_length_the_engine_uses(mel_run, tmp_path
     out = package_default(run, codec_dir, tmp_path / "shipped", input_prompt_length=0.5)
     engine = ARNAREngine.from_checkpoint(out, "cpu")
     assert engine.defaults.input_prompt_length == 0.5
-    import soundfile as sf
-    reference = tmp_path / "ref.wav"
-    sf.write(reference, 0.1 * torch.randn(24000).numpy(), 24000)  # 1 s: the prompt keeps half
+    reference = noise_reference(tmp_path)  # 1 s: the prompt keeps half
     assert engine.create_speaker(reference).codes.shape[-1] == 25  # 0.5 s at 50 Hz
 
 
@@ -124,9 +125,7 @@ def test_package_default_ships_repeat_short_prompt_the_engine_uses(mel_run, tmp_
                           repeat_short_prompt="all")
     engine = ARNAREngine.from_checkpoint(out, "cpu")
     assert engine.defaults.repeat_short_prompt == "all"
-    import soundfile as sf
-    reference = tmp_path / "ref.wav"
-    sf.write(reference, 0.1 * torch.randn(24000).numpy(), 24000)  # 1 s, a third of the prompt
+    reference = noise_reference(tmp_path)  # 1 s, a third of the prompt
     speaker = engine.create_speaker(reference)
     assert engine._prompt(speaker, engine.defaults).shape[-1] == 150  # 3 s at 50 Hz
 
@@ -140,9 +139,7 @@ def test_package_default_ships_a_voice_match_the_engine_decodes_with(mel_run, tm
     out = package_default(run, codec_dir, tmp_path / "shipped", voice_match=0.5)
     engine = ARNAREngine.from_checkpoint(out, "cpu")
     assert engine.defaults.voice_match == 0.5
-    import soundfile as sf
-    reference = tmp_path / "ref.wav"
-    sf.write(reference, 0.1 * torch.randn(24000).numpy(), 24000)
+    reference = noise_reference(tmp_path)
     speaker = engine.create_speaker(reference)
     params = SamplingParams(seed=1)
     (matched,) = engine.synthesize(["hello there"], speaker, params)

@@ -181,13 +181,17 @@ class ARNAREngine:
         n_text_ids = len(self.tokenizer.encode(speaker.phonemes))  # with bos and eos
         return self.model.speaking_rate(n_text_ids, speaker.codes.shape[1])
 
-    def _prompt(self, speaker: SpeakerProfile | None, settings: PromptSettings) -> torch.Tensor:
+    def _reference_codes(self, speaker: SpeakerProfile | None) -> torch.Tensor:
+        """The speaker's reference codes [K, T], checked: a recording's, made by this codec."""
         if speaker is None or speaker.codes is None:
             raise TextError("AR+NAR models clone a voice from a reference recording: make the "
                             "speaker with create_speaker(wav), not a voice name")
         speaker.require_codec(self.codec.info, str(self.checkpoint.path))
+        return speaker.codes
+
+    def _prompt(self, speaker: SpeakerProfile | None, settings: PromptSettings) -> torch.Tensor:
         frames = self.codec.seconds_to_frames(settings.input_prompt_length)
-        codes = speaker.codes[:, :frames].to(self.device)
+        codes = self._reference_codes(speaker)[:, :frames].to(self.device)
         if settings.repeat_short_prompt == "all":
             codes = repeat_short_prompt(codes, frames, self._pause().to(self.device))
         return codes
@@ -207,8 +211,7 @@ class ARNAREngine:
         frames move toward the reference's own (``AudioCodec.with_voice``)."""
         if not settings.voice_match:
             return self.codec
-        self._prompt(speaker, settings)  # the same checks: a recording's codes, this codec
-        return self.codec.with_voice(speaker.codes, settings.voice_match)
+        return self.codec.with_voice(self._reference_codes(speaker), settings.voice_match)
 
     def _pause(self) -> torch.Tensor:
         """Codes [K, P] of ``PAUSE_SECONDS`` of silence (what separates a repeated prompt)."""
@@ -376,41 +379,42 @@ class ARNAREngine:
         settings = cap_steps(settings or self.defaults, max_length)
         params = (params or self.default_sampling).validate()
         self._check_layer_skip(params)
-        for sentence in split_sentences(text, settings.max_text_chars):
+        sentences = split_sentences(text, settings.max_text_chars)
+        if not sentences:
+            return
+        # the speaker's part is the same for every sentence: made once
+        prompt = self._prompt(speaker, settings)
+        nar_prompt, codec = self._nar_prompt(prompt, settings), self._output_codec(speaker, settings)
+        for sentence in sentences:
             if self.model.config.shared_prefix:  # windows of a sentence against its cached prefix
                 if params.input_prompt_prefix:  # a continuation: one window after the reference's frames
                     (result,) = self.synthesize([sentence], speaker, params, settings)
                     yield result.audio
                     continue
                 generator = make_generator(params.seed, self.device)
-                prompt = self._prompt(speaker, settings)
                 yield from stream_sentence_audio(
-                    self.model, self._output_codec(speaker, settings),
-                    self.text_ids(sentence, settings),
+                    self.model, codec, self.text_ids(sentence, settings),
                     prompt, TokenSampler(params, "ar", generator),
                     TokenSampler(params, "nar", generator),
                     self._stream_levels(settings),
                     self.effective_speed(params), settings.max_ar_steps,
                     first_steps=settings.stream_first_steps,
                     lookahead_frames=settings.stream_lookahead, passer=self.frame_passer,
-                    nar_prompt=self._nar_prompt(prompt, settings))
+                    nar_prompt=nar_prompt)
                 continue
             if self.model.durations_mode is not None:  # all codes in ~a dozen passes, decode windowed
                 (codes,), *_ = self.synthesize_codes([sentence], speaker, params, settings)
-                yield from stream_codes(self._output_codec(speaker, settings), codes,
-                                        self._levels(settings))
+                yield from stream_codes(codec, codes, self._levels(settings))
                 continue
             if self.model.pointer is None:
                 (result,) = self.synthesize([sentence], speaker, params, settings)
                 yield result.audio
                 continue
             rate = self.speaking_rate(speaker) if self.model.aligned_positions else None
-            prompt = self._prompt(speaker, settings)
             yield from stream_sentence(self, self.text_ids(sentence, settings), prompt, params,
                                        settings, self._levels(settings),
                                        make_generator(params.seed, self.device), rate,
-                                       nar_prompt=self._nar_prompt(prompt, settings),
-                                       codec=self._output_codec(speaker, settings))
+                                       nar_prompt=nar_prompt, codec=codec)
 
     def effective_speed(self, params: SamplingParams) -> float:
         """The pace durations are divided by: the caller's --speed on the model's ``inference.pace``."""
