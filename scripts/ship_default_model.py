@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--voice-match", type=float, default=None,
                         help="inference.voice_match: share (0-1) of the way each output frame "
                              "moves toward its nearest frames of the reference")
+    parser.add_argument("--voice-match-levels", choices=["fine", "all"], default=None,
+                        help="inference.voice_match_levels: what --voice-match moves (the code "
+                             "levels above 0, or whole log-mel frames)")
     parser.add_argument("--int8", action="store_true", help="int8 weight-only linear layers")
     parser.add_argument("--sampling", action="append", default=[], metavar="NAME=VALUE",
                         help="a sampler default the shipped model carries (a SamplingParams field)")
@@ -88,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
                         input_prompt_length=args.input_prompt_length,
                         critic_dir=args.critic, candidates=args.candidates,
                         repeat_short_prompt=args.repeat_short_prompt,
-                        voice_match=args.voice_match)
+                        voice_match=args.voice_match,
+                        voice_match_levels=args.voice_match_levels)
     except VallEError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -111,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
                        + ([f"prompt {args.input_prompt_length} s"] if args.input_prompt_length else [])
                        + ([f"short prompts repeated for {args.repeat_short_prompt}"]
                           if args.repeat_short_prompt else [])
-                       + ([f"voice match {args.voice_match}"] if args.voice_match else [])
+                       + ([f"voice match {args.voice_match}"
+                           + (f" ({args.voice_match_levels})" if args.voice_match_levels else "")]
+                          if args.voice_match else [])
                        + [f"{k}={v}" for k, v in sampling.items()])
     print(f"wrote {args.out}: {size:.1f} MB ({detail})")
     return 0

@@ -130,23 +130,29 @@ def test_package_default_ships_repeat_short_prompt_the_engine_uses(mel_run, tmp_
     assert engine._prompt(speaker, engine.defaults).shape[-1] == 150  # 3 s at 50 Hz
 
 
-def test_package_default_ships_a_voice_match_the_engine_decodes_with(mel_run, tmp_path):
+@pytest.mark.parametrize("levels", ["fine", "all"])
+def test_package_default_ships_a_voice_match_the_engine_decodes_with(mel_run, tmp_path, levels):
     from dataclasses import replace
 
     from vall_e.sampling import SamplingParams
 
     root, run, codec_dir = mel_run
-    out = package_default(run, codec_dir, tmp_path / "shipped", voice_match=0.5)
+    out = package_default(run, codec_dir, tmp_path / "shipped", voice_match=0.5,
+                          voice_match_levels=levels)
     engine = ARNAREngine.from_checkpoint(out, "cpu")
-    assert engine.defaults.voice_match == 0.5
+    assert (engine.defaults.voice_match, engine.defaults.voice_match_levels) == (0.5, levels)
     reference = noise_reference(tmp_path)
     speaker = engine.create_speaker(reference)
     params = SamplingParams(seed=1)
     (matched,) = engine.synthesize(["hello there"], speaker, params)
     (plain,) = engine.synthesize(["hello there"], speaker, params,
                                  replace(engine.defaults, voice_match=0.0))
+    other = "all" if levels == "fine" else "fine"
+    (other_way,) = engine.synthesize(["hello there"], speaker, params,
+                                     replace(engine.defaults, voice_match_levels=other))
     assert torch.equal(matched.codes, plain.codes)  # the same speech, decoded toward the voice
     assert not torch.allclose(matched.audio, plain.audio)
+    assert not torch.allclose(matched.audio, other_way.audio)  # the levels setting is used
     streamed = torch.cat(list(engine.stream("hello there", speaker, params)))
     assert streamed.numel() == matched.audio.numel()
 
@@ -156,6 +162,8 @@ def test_voice_match_is_checked_in_the_config():
         Config.from_dict({"codec": {"name": "mel_rvq"}, "inference": {"voice_match": 1.5}})
     with pytest.raises(ConfigError, match="matches mel_rvq's log-mel frames"):
         Config.from_dict({"codec": {"name": "encodec"}, "inference": {"voice_match": 0.2}})
+    with pytest.raises(ConfigError, match="inference.voice_match_levels must be one of"):
+        Config.from_dict({"codec": {"name": "mel_rvq"}, "inference": {"voice_match_levels": "low"}})
 
 
 def test_package_default_refuses_a_non_positive_prompt_length_before_writing(mel_run, tmp_path):

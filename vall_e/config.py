@@ -31,6 +31,7 @@ STRATEGIES = ("auto", "ddp", "ddp_spawn", "ddp_find_unused_parameters_true", "fs
 
 
 ALIGNMENTS = ("none", "pointer", "durations")
+VOICE_MATCH_LEVELS = ("fine", "all")  # inference.voice_match_levels: what --voice-match moves
 
 
 @dataclass
@@ -357,9 +358,12 @@ class InferenceConfig:
     # the copies, its own ending last) until the prompt is that long, for the NAR's passes
     # (nar) or every pass (all); none: the reference as it is (vall_e.inference.prompt_fill)
     repeat_short_prompt: str = "none"
-    # AR+NAR over mel_rvq: each output log-mel frame moved this share (0..1) of the way toward
-    # its nearest frames of the reference (vall_e.codecs.mel.voice_match); 0 = off
+    # AR+NAR over mel_rvq: each output frame moved this share (0..1) of the way toward its
+    # nearest frames of the reference (vall_e.codecs.mel.voice_match); 0 = off
     voice_match: float = 0.0
+    # what voice_match moves: "fine", what the levels above 0 add (level 0, where the words
+    # are, stays), or "all", the whole log-mel frame
+    voice_match_levels: str = "fine"
     # sampler settings this model was measured best with (SamplingParams fields, e.g.
     # {ar_temp: 0.6}); they replace SamplingParams' defaults, and command-line flags override them
     sampling: dict = field(default_factory=dict)
@@ -419,6 +423,9 @@ class Config:
             raise ConfigError("inference.voice_match matches mel_rvq's log-mel frames in an AR+NAR "
                               f"model; remove it for family {self.model.family} with codec "
                               f"{self.codec.name}")
+        if self.inference.voice_match_levels not in VOICE_MATCH_LEVELS:
+            raise ConfigError(f"inference.voice_match_levels must be one of "
+                              f"{list(VOICE_MATCH_LEVELS)}, got {self.inference.voice_match_levels!r}")
         if not self.inference.input_prompt_length > 0:
             raise ConfigError(f"inference.input_prompt_length must be a positive number of "
                               f"seconds, got {self.inference.input_prompt_length}")

@@ -56,7 +56,8 @@ def package_default(model_dir: str | Path, codec_dir: str | Path, out_dir: str |
                     input_prompt_length: float | None = None, critic_dir: str | Path | None = None,
                     candidates: int | None = None,
                     repeat_short_prompt: str | None = None,
-                    voice_match: float | None = None) -> Path:
+                    voice_match: float | None = None,
+                    voice_match_levels: str | None = None) -> Path:
     """Write ``out_dir`` = the AR+NAR checkpoint ``model_dir`` + the codec ``codec_dir`` inside it.
 
     Both are loaded first, so a broken source is refused before anything is written, and the
@@ -67,7 +68,8 @@ def package_default(model_dir: str | Path, codec_dir: str | Path, out_dir: str |
     (``vall_e.align.critic``) shipped beside the weights and ``candidates`` the level-0
     candidates it ranks per sentence; ``repeat_short_prompt`` its
     ``inference.repeat_short_prompt`` (``vall_e.inference.prompt_fill``), ``voice_match`` its
-    ``inference.voice_match`` (``vall_e.codecs.mel.voice_match``); ``int8`` stores the model's linear layers
+    ``inference.voice_match`` and ``voice_match_levels`` its ``inference.voice_match_levels``
+    (``vall_e.codecs.mel.voice_match``); ``int8`` stores the model's linear layers
     as int8 (one scale per row) instead of ``dtype``.
     """
     from vall_e.codecs.mel.codec import load_mel_model
@@ -109,6 +111,8 @@ def package_default(model_dir: str | Path, codec_dir: str | Path, out_dir: str |
         inference["repeat_short_prompt"] = repeat_short_prompt
     if voice_match is not None:
         inference["voice_match"] = voice_match
+    if voice_match_levels is not None:
+        inference["voice_match_levels"] = voice_match_levels
     if inference.get("candidates", 1) > 1 and critic_dir is None:
         raise ConfigError(f"candidates {inference['candidates']} needs a phoneme critic to rank them "
                           "(critic_dir / --critic)")

@@ -1,9 +1,10 @@
-"""--voice-match: each output log-mel frame moves toward its nearest frames of the reference."""
+"""--voice-match: each output frame's finer levels (or its whole log-mel) move toward the nearest
+frames of the reference."""
 import pytest
 import torch
 
 from vall_e.codecs import get_codec, save_random_codec
-from vall_e.codecs.mel.voice_match import match_voice
+from vall_e.codecs.mel.voice_match import match_fine_levels, match_voice
 from vall_e.config import CodecConfig
 from vall_e.errors import ConfigError
 
@@ -53,11 +54,15 @@ def test_the_mel_codec_decodes_toward_the_reference_and_other_codecs_refuse(tmp_
     codes = torch.randint(0, mel.codebook_size, (1, 8, 20))
     reference = torch.randint(0, mel.codebook_size, (8, 30))
     assert mel.with_voice(reference, 0.0) is mel
-    matched = mel.with_voice(reference, 0.5)
-    assert matched.model is mel.model  # the same weights, no copy
-    plain, moved = mel.decode(codes), matched.decode(codes)
-    assert plain.shape == moved.shape and not torch.allclose(plain, moved)
+    plain = mel.decode(codes)
+    for levels in ("fine", "all"):
+        matched = mel.with_voice(reference, 0.5, levels)
+        assert matched.model is mel.model  # the same weights, no copy
+        moved = matched.decode(codes)
+        assert plain.shape == moved.shape and not torch.allclose(plain, moved)
     assert torch.equal(mel.decode(codes), plain)  # the original codec is untouched
+    with pytest.raises(ConfigError, match="--voice-match-levels must be one of"):
+        mel.with_voice(reference, 0.5, "coarse")
     with pytest.raises(ConfigError, match="between 0 and 1"):
         mel.with_voice(reference, 1.5)
     encodec = get_codec(CodecConfig(name="encodec", path=str(save_random_codec("encodec", tmp_path / "e")),
@@ -65,3 +70,39 @@ def test_the_mel_codec_decodes_toward_the_reference_and_other_codecs_refuse(tmp_
     assert encodec.with_voice(reference, 0.0) is encodec
     with pytest.raises(ConfigError, match="needs the mel_rvq codec"):
         encodec.with_voice(reference, 0.5)
+
+
+def _frames(n: int, seed: int) -> torch.Tensor:
+    return torch.randn(n, 6, generator=torch.Generator().manual_seed(seed))
+
+
+def test_fine_matching_keeps_level_0_and_moves_the_rest_toward_the_nearest_references_fine_part():
+    coarse, fine = _frames(4, 0), _frames(4, 1)
+    ref_coarse, ref_fine = _frames(3, 2), _frames(3, 3)
+    ref_coarse[1] = coarse[2] + 0.01  # reference frame 1 sounds like output frame 2 at level 0
+    frames, reference = coarse + fine, ref_coarse + ref_fine
+    assert match_fine_levels(frames, coarse, reference, ref_coarse, 0.0) is frames
+    moved = match_fine_levels(frames, coarse, reference, ref_coarse, 1.0, neighbours=1)
+    assert torch.allclose(moved[2], coarse[2] + ref_fine[1])  # level 0 kept, fine part taken over
+    half = match_fine_levels(frames, coarse, reference, ref_coarse, 0.5, neighbours=1)
+    assert torch.allclose(half, (frames + moved) / 2)
+    every = match_fine_levels(frames, coarse, reference, ref_coarse, 1.0, neighbours=9)
+    assert torch.allclose(every, coarse + ref_fine.mean(dim=0))  # more neighbours than frames: all
+
+
+def test_fine_matching_refuses_bad_strengths_and_shapes():
+    frames = _frames(4, 0)
+    with pytest.raises(ValueError, match="strength must be in"):
+        match_fine_levels(frames, frames, frames, frames, -0.1)
+    with pytest.raises(ValueError, match="must share D"):
+        match_fine_levels(frames, frames, torch.zeros(3, 5), torch.zeros(3, 5), 0.5)
+
+
+def test_the_mel_codec_keeps_level_0_when_it_matches_the_fine_levels(tmp_path):
+    """Decoding one level, there is nothing finer to move: the audio is the plain decode."""
+    mel = get_codec(CodecConfig(name="mel_rvq", path=str(save_random_codec("mel_rvq", tmp_path / "m")),
+                                n_levels=8))
+    codes = torch.randint(0, mel.codebook_size, (1, 8, 20))
+    matched = mel.with_voice(torch.randint(0, mel.codebook_size, (8, 30)), 1.0, "fine")
+    assert torch.equal(matched.decode_levels(codes, 1), mel.decode_levels(codes, 1))
+    assert not torch.allclose(matched.decode_levels(codes, 4), mel.decode_levels(codes, 4))

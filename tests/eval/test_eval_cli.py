@@ -200,6 +200,7 @@ def test_per_speaker_keeps_each_speakers_first_references(tmp_path):
     (["--codec", "encodec", "--repeat-short-prompt", "nar"], "only applies with --model"),
     (["--codec", "encodec", "--voice-match", "0.2"], "only applies with --model"),
     (["--model", "m", "--sentences", "s.txt", "--voice-match", "1.5"], "between 0 and 1"),
+    (["--codec", "encodec", "--voice-match-levels", "fine"], "only applies with --model"),
     (["--model", "m", "--codec", "encodec"], "exactly one of --model"),
     (["--model", "MISSING"], "needs --sentences"),
     (["--codec", "encodec", "--sentences", "s.txt"], "does not apply"),

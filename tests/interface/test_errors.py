@@ -57,6 +57,11 @@ def test_bad_generation_settings(llm_interface, llm_speaker):
                                                 generation_type="sideways"))
     with pytest.raises(ConfigError, match="SpeakerProfile"):
         llm_interface.generate(GenerationConfig(text="Hi.", speaker="me.wav"))
+    with pytest.raises(ConfigError, match="voice_match must be between 0 and 1"):
+        llm_interface.generate(GenerationConfig(text="Hi.", speaker=llm_speaker, voice_match=2.0))
+    with pytest.raises(ConfigError, match="voice_match_levels must be one of"):
+        llm_interface.generate(GenerationConfig(text="Hi.", speaker=llm_speaker,
+                                                voice_match_levels="coarse"))
 
 
 def test_model_config_errors(tmp_path, monkeypatch):

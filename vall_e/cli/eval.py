@@ -60,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="--model (AR+NAR over mel_rvq): move each output frame this share "
                           "(0-1) toward its nearest frames of the reference (default: the "
                           "checkpoint's inference.voice_match)")
+    run.add_argument("--voice-match-levels", choices=["fine", "all"],
+                     help="--model: what --voice-match moves: the code levels above 0 (fine) or "
+                          "whole log-mel frames (all) (default: the checkpoint's "
+                          "inference.voice_match_levels)")
     run.add_argument("--candidates", type=int,
                      help="--model (shared-prefix AR+NAR): level-0 candidates per sentence, ranked "
                           "by the model's phoneme critic (default: the checkpoint's "
@@ -100,6 +104,8 @@ def _check(args: argparse.Namespace) -> None:
         raise ConfigError("--repeat-short-prompt only applies with --model")
     if args.voice_match is not None and (not 0 <= args.voice_match <= 1 or not args.model):
         raise ConfigError("--voice-match takes a share between 0 and 1 and only applies with --model")
+    if args.voice_match_levels is not None and not args.model:
+        raise ConfigError("--voice-match-levels only applies with --model")
     if args.candidates is not None and (args.candidates < 1 or not args.model):
         raise ConfigError("--candidates takes a number >= 1 and only applies with --model")
     if args.model and not Path(args.model).exists():
@@ -160,13 +166,16 @@ def main(argv: list[str] | None = None, judges=None) -> int:
             settings = replace(settings, repeat_short_prompt=args.repeat_short_prompt)
         if args.voice_match is not None:
             settings = replace(settings, voice_match=args.voice_match)
+        if args.voice_match_levels is not None:
+            settings = replace(settings, voice_match_levels=args.voice_match_levels)
         rows = evaluate_model(engine, sentences, refs, judges, params, settings, progress=say)
         setup = {"mode": "model", "model": str(args.model), "sampling": asdict(params),
                  "max_ar_steps": settings.max_ar_steps, "levels": settings.levels,
                  "input_prompt_length": settings.input_prompt_length,
                  "candidates": settings.candidates,
                  "repeat_short_prompt": settings.repeat_short_prompt,
-                 "voice_match": settings.voice_match}
+                 "voice_match": settings.voice_match,
+                 "voice_match_levels": settings.voice_match_levels}
     elif args.originals and args.held_out:
         rows = evaluate_held_out(refs, load_references(args.refs), judges, args.held_out,
                                  progress=say)

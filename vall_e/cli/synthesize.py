@@ -66,8 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
                            "checkpoint)")
     task.add_argument("--voice-match", type=float, metavar="A",
                       help="AR+NAR over mel_rvq: move each output frame this share (0-1) of the "
-                           "way toward its nearest frames of the reference (more of its voice, "
-                           "less clear speech; 0: off; default from the checkpoint)")
+                           "way toward its nearest frames of the reference (more of its voice; "
+                           "0: off; default from the checkpoint)")
+    task.add_argument("--voice-match-levels", choices=["fine", "all"],
+                      help="what --voice-match moves: what the code levels above 0 add (fine: "
+                           "the words stay) or whole log-mel frames (all: clearer voice, less "
+                           "clear speech); default from the checkpoint")
     task.add_argument("--levels", type=int,
                       help="AR+NAR over a residual codec: generate and decode only the first N code "
                            "levels (fewer NAR passes; default from the checkpoint: all)")
@@ -153,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         "input_prompt_length": args.input_prompt_length, "levels": args.levels,
         "candidates": args.candidates,
         "repeat_short_prompt": args.repeat_short_prompt,
-        "voice_match": args.voice_match}.items() if v is not None}
+        "voice_match": args.voice_match,
+        "voice_match_levels": args.voice_match_levels}.items() if v is not None}
     if overrides.get("max_ar_steps", 1) <= 0:
         raise ConfigError("--max-ar-steps must be positive")
     if not 0 <= overrides.get("voice_match", 0) <= 1:

@@ -266,7 +266,8 @@ class AudioCodec(abc.ABC):
             wav = self._decode(codes).float()
         return wav.clone()
 
-    def with_voice(self, reference_codes: torch.Tensor, strength: float) -> "AudioCodec":
+    def with_voice(self, reference_codes: torch.Tensor, strength: float,
+                   levels: str = "fine") -> "AudioCodec":
         """A codec decoding toward the reference's own frames (``--voice-match``); only codecs
         that decode through a spectrum they can compare frame by frame (``mel_rvq``) have it."""
         if strength == 0.0:

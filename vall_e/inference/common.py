@@ -57,6 +57,8 @@ class PromptSettings:
     # AR+NAR over mel_rvq: share (0..1) of the way each output frame moves toward its nearest
     # frames of the reference (vall_e.codecs.mel.voice_match); 0 = off
     voice_match: float = 0.0
+    # what voice_match moves: "fine" (the levels above 0) or "all" (whole log-mel frames)
+    voice_match_levels: str = "fine"
 
 
 def cap_steps(settings: PromptSettings, max_length: int | None) -> PromptSettings:

@@ -66,7 +66,7 @@ class ARNAREngine:
             inference.language, inference.max_ar_steps, inference.input_prompt_length,
             inference.max_text_chars, inference.levels, inference.stream_first_steps,
             inference.stream_levels, inference.stream_lookahead, inference.candidates,
-            inference.repeat_short_prompt, inference.voice_match,
+            inference.repeat_short_prompt, inference.voice_match, inference.voice_match_levels,
         )
         self._pause_codes = None  # codes of PAUSE_SECONDS of silence, made on first use
         self.critic = self._load_critic()
@@ -211,7 +211,8 @@ class ARNAREngine:
         frames move toward the reference's own (``AudioCodec.with_voice``)."""
         if not settings.voice_match:
             return self.codec
-        return self.codec.with_voice(self._reference_codes(speaker), settings.voice_match)
+        return self.codec.with_voice(self._reference_codes(speaker), settings.voice_match,
+                                     settings.voice_match_levels)
 
     def _pause(self) -> torch.Tensor:
         """Codes [K, P] of ``PAUSE_SECONDS`` of silence (what separates a repeated prompt)."""

@@ -13,6 +13,7 @@ from typing import Optional, Union
 
 import torch
 
+from vall_e.config import VOICE_MATCH_LEVELS
 from vall_e.errors import ConfigError, TextError
 from vall_e.inference.speaker import SpeakerProfile
 from vall_e.sampling import SamplingParams
@@ -107,6 +108,9 @@ class GenerationConfig:
     # AR+NAR over mel_rvq: share (0..1) of the way each frame moves toward the reference's
     # nearest frames (vall_e.codecs.mel.voice_match); None: the model's inference.voice_match
     voice_match: Optional[float] = None
+    # what voice_match moves: "fine" (the code levels above 0) or "all" (whole log-mel
+    # frames); None: the model's inference.voice_match_levels
+    voice_match_levels: Optional[str] = None
 
     MAX_TOTAL_CHARS = 100_000
 
@@ -146,6 +150,11 @@ class GenerationConfig:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.crossfade_seconds < 0 or self.stream_chunk_seconds <= 0:
             raise ConfigError("crossfade_seconds must be >= 0 and stream_chunk_seconds > 0")
+        if self.voice_match is not None and not 0.0 <= self.voice_match <= 1.0:
+            raise ConfigError(f"voice_match must be between 0 and 1 (0: off), got {self.voice_match}")
+        if self.voice_match_levels is not None and self.voice_match_levels not in VOICE_MATCH_LEVELS:
+            raise ConfigError(f"voice_match_levels must be one of {list(VOICE_MATCH_LEVELS)}, got "
+                              f"{self.voice_match_levels!r}")
         if self.speaker is not None and not isinstance(self.speaker, SpeakerProfile):
             raise ConfigError("speaker must be a SpeakerProfile (create_speaker / load_speaker)")
         self.texts()

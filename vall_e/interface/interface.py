@@ -160,6 +160,8 @@ class Interface:
         settings = self.engine.defaults
         if config is not None and config.voice_match is not None:
             settings = replace(settings, voice_match=config.voice_match)
+        if config is not None and config.voice_match_levels is not None:
+            settings = replace(settings, voice_match_levels=config.voice_match_levels)
         return replace(settings, language=language) if language else settings
 
     def _chunks(self, config: GenerationConfig) -> list[str]:

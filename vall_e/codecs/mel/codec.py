@@ -24,7 +24,7 @@ import torch
 from vall_e.codecs.base import AudioCodec, CodecInfo, local_error, resolve_source
 from vall_e.codecs.mel.features import MelAnalysis, stack_frames, unstack_frames
 from vall_e.codecs.mel.rvq import ResidualKMeans
-from vall_e.codecs.mel.voice_match import match_voice
+from vall_e.codecs.mel.voice_match import VOICE_MATCH_LEVELS, match_fine_levels, match_voice
 from vall_e.codecs.mel.vocoder import Vocoder, VocoderSpec
 from vall_e.errors import CheckpointError, ConfigError
 
@@ -96,7 +96,7 @@ class MelCodec(AudioCodec):
         super().__init__(info, device)
         self.model = model.eval().to(self.device)
         self.streaming_lookahead_frames = lookahead_frames(spec)
-        self._voice = None  # (reference log-mel [M, Tr], strength): see with_voice
+        self._voice = None  # (reference log-mel [M, Tr] or codes [K, Tr], strength, levels): with_voice
 
     @property
     def hop_length(self) -> int:
@@ -122,25 +122,43 @@ class MelCodec(AudioCodec):
         return codes
 
     def _decode(self, codes: torch.Tensor) -> torch.Tensor:
-        mel = self.model.dequantize(codes)
-        if self._voice is not None:
-            reference, strength = self._voice
-            mel = match_voice(mel, reference, strength)
-        return self.model.vocoder(mel)
+        return self.model.vocoder(self._matched_mel(codes))
 
-    def with_voice(self, reference_codes: torch.Tensor, strength: float) -> "MelCodec":
+    def _matched_mel(self, codes: torch.Tensor) -> torch.Tensor:
+        """Log-mel [B, M, 2T] of codes [B, k, T], moved toward the reference when a voice is set."""
+        if self._voice is None:
+            return self.model.dequantize(codes)
+        reference, strength, levels = self._voice
+        if levels == "all":
+            return match_voice(self.model.dequantize(codes), reference, strength)
+        rvq, k = self.model.rvq, codes.shape[1]
+        ref = reference[:k].T  # [Tr, k]: the reference at the output's depth
+        ref_frames, ref_coarse = rvq.decode(ref), rvq.decode(ref[:, :1])
+        frames = [match_fine_levels(rvq.decode(c.T), rvq.decode(c[:1].T), ref_frames, ref_coarse,
+                                    strength) for c in codes]
+        return unstack_frames(torch.stack(frames), self.model.spec.stack)
+
+    def with_voice(self, reference_codes: torch.Tensor, strength: float,
+                   levels: str = "fine") -> "MelCodec":
         """This codec (the same weights) decoding every output moved ``strength`` of the way
-        toward the nearest frames of the reference whose codes [K, T] are given
-        (``vall_e.codecs.mel.voice_match``); strength 0 returns this codec itself."""
+        toward the reference whose codes [K, T] are given (``vall_e.codecs.mel.voice_match``):
+        ``levels`` "fine" moves only what the levels above 0 add, "all" whole log-mel frames.
+        Strength 0 returns this codec itself."""
         if not 0.0 <= strength <= 1.0:
             raise ConfigError(f"--voice-match must be between 0 and 1, got {strength}")
+        if levels not in VOICE_MATCH_LEVELS:
+            raise ConfigError(f"--voice-match-levels must be one of {list(VOICE_MATCH_LEVELS)}, "
+                              f"got {levels!r}")
         if strength == 0.0:
             return self
-        codes = self._check_codes(reference_codes)
-        with torch.inference_mode():
-            reference = self.model.dequantize(codes.to(self.device))[0]  # every level: the voice
+        codes = self._check_codes(reference_codes).to(self.device)[0]  # [K, Tr]
+        if levels == "all":
+            with torch.inference_mode():  # every level: the voice
+                reference = self.model.dequantize(codes[None])[0]
+        else:
+            reference = codes
         matched = copy.copy(self)
-        matched._voice = (reference, float(strength))
+        matched._voice = (reference, float(strength), levels)
         return matched
 
 
