@@ -115,7 +115,15 @@ BAD_REQUESTS = [
     ({"model": "gpt-9"}, "model", "unknown model"),
     ({"instructions": "sound happy"}, "instructions", "no style prompt"),
     ({"stream_format": "sse"}, "stream_format", None),
+    ({"voice_match": 1.5}, "voice_match", "1"),
+    ({"voice_match_levels": "coarse"}, "voice_match_levels", None),
+    ({"voice_match": 0.5}, "voice_match", "mel_rvq"),  # the test model speaks through EnCodec
 ]
+
+
+def test_voice_match_off_is_accepted_on_any_model(server):
+    response = speak(server, voice_match=0, voice_match_levels="all", response_format="wav")
+    assert response.status_code == 200, response.text
 
 
 @pytest.mark.parametrize("change,param,words", BAD_REQUESTS)

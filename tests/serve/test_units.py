@@ -118,3 +118,24 @@ def test_whole_file_answers_are_made_sentence_by_sentence_and_streams_by_the_str
         config = synth.config("Hello there.", {}, 1.0, stream=stream)
         assert list(synth.work(config, "kumo")(job)) == (["s"] if stream else ["w"])
     assert calls == [("stream", GenerationType.STREAM), ("sentences", GenerationType.CHUNKED)]
+
+
+def test_voice_match_fields_reach_the_generation_config_or_are_refused_before_queueing():
+    from types import SimpleNamespace
+
+    from vall_e.serve.errors import APIError
+    from vall_e.serve.synth import Synthesizer
+
+    def synth_for(family, codec):
+        engine = SimpleNamespace(default_sampling=SamplingParams(), family=family,
+                                 codec=SimpleNamespace(name=codec))
+        return Synthesizer(SimpleNamespace(engine=engine), SimpleNamespace())
+
+    config = synth_for("ar_nar", "mel_rvq").config("Hi.", {}, 1.0, True, 0.3, "all")
+    assert (config.voice_match, config.voice_match_levels) == (0.3, "all")
+    left_out = synth_for("ar_nar", "mel_rvq").config("Hi.", {}, 1.0)
+    assert (left_out.voice_match, left_out.voice_match_levels) == (None, None)  # the model's own
+    assert synth_for("llm", "snac").config("Hi.", {}, 1.0, True, 0.0).voice_match == 0.0
+    for family, codec in (("llm", "snac"), ("ar_nar", "encodec")):
+        with pytest.raises(APIError, match="cannot decode toward the reference"):
+            synth_for(family, codec).config("Hi.", {}, 1.0, True, 0.5)

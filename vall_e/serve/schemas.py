@@ -32,6 +32,10 @@ class SpeechBase(BaseModel):
     stream: bool = False
     stream_format: Literal["audio"] = "audio"  # "sse" (base64 events) is not offered
     instructions: Optional[str] = None  # refused when non-empty: no model here takes prompts
+    # decoding toward the reference's own frames (AR+NAR over mel_rvq; vall_e.codecs.mel.
+    # voice_match): None keeps the model's inference.voice_match / voice_match_levels
+    voice_match: Optional[float] = Field(None, ge=0.0, le=1.0)
+    voice_match_levels: Optional[Literal["fine", "all"]] = None
 
     def voice_id(self) -> str:
         return self.voice.id if isinstance(self.voice, VoiceRef) else self.voice

@@ -83,7 +83,8 @@ async def speech(body: SpeechRequest, request: Request):
     state = serve_state(request)
     fmt = _format(body, state)
     _check(body, state)
-    config = state.synth.config(body.input, sampler_overrides(body), body.speed, bool(body.stream))
+    config = state.synth.config(body.input, sampler_overrides(body), body.speed, bool(body.stream),
+                                body.voice_match, body.voice_match_levels)
     job = submit(state, state.synth.work(config, body.voice_id()))
     watcher = asyncio.create_task(cancel_on_disconnect(request, job))
     chunks = job.results()

@@ -69,8 +69,9 @@ class Synthesizer:
     def sample_rate(self) -> int:
         return self.interface.sample_rate
 
-    def config(self, text: str, overrides: dict, speed: float,
-               stream: bool = True) -> GenerationConfig:
+    def config(self, text: str, overrides: dict, speed: float, stream: bool = True,
+               voice_match: float | None = None,
+               voice_match_levels: str | None = None) -> GenerationConfig:
         """Validated before the job is queued, so bad values are a 400 at once. ``stream``:
         audio as the model makes it (``Interface.stream``: windows within a sentence for the
         default model); else sentence by sentence in one pass each (``Interface.sentences``:
@@ -85,14 +86,26 @@ class Synthesizer:
             params = replace(params or self.interface.engine.default_sampling, speed=speed)
         elif home == "generation":
             extra["speed"] = speed
+        if voice_match:
+            self._check_voice_match()
         kind = GenerationType.STREAM if stream else GenerationType.CHUNKED
-        config = GenerationConfig(text=text, generation_type=kind,
-                                  sampler_config=params, **extra)
+        config = GenerationConfig(text=text, generation_type=kind, sampler_config=params,
+                                  voice_match=voice_match, voice_match_levels=voice_match_levels,
+                                  **extra)
         try:
             config.validate()
         except VallEError as exc:
             raise from_library(exc, param="input") from None
         return config
+
+    def _check_voice_match(self) -> None:
+        """A 400 before queueing when this model cannot decode toward a reference."""
+        engine = self.interface.engine
+        if engine.family != "ar_nar" or engine.codec.name != "mel_rvq":
+            raise APIError(400, f"voice_match: this model ({engine.family} over "
+                           f"{engine.codec.name}) cannot decode toward the reference; it needs "
+                           "an AR+NAR model over mel_rvq (send 0 or leave it out)",
+                           param="voice_match")
 
     def work(self, config: GenerationConfig, voice: str):
         """The worker-thread job: encode (or reuse) the voice, then yield audio chunks."""
