@@ -28,6 +28,7 @@ import sys
 import torch
 
 from vall_e.default_model import DEFAULT_MODEL_DIR, directory_megabytes, package_default
+from vall_e.config import VOICE_MATCH_LEVELS
 from vall_e.errors import VallEError
 
 LIMIT_MB = 40.0
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--voice-match", type=float, default=None,
                         help="inference.voice_match: share (0-1) of the way each output frame "
                              "moves toward its nearest frames of the reference")
-    parser.add_argument("--voice-match-levels", choices=["fine", "all"], default=None,
+    parser.add_argument("--voice-match-levels", choices=VOICE_MATCH_LEVELS, default=None,
                         help="inference.voice_match_levels: what --voice-match moves (the code "
                              "levels above 0, or whole log-mel frames)")
     parser.add_argument("--int8", action="store_true", help="int8 weight-only linear layers")

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from vall_e.cli.sampling_flags import add_sampling_flags, sampling_params_from_args
+from vall_e.config import VOICE_MATCH_LEVELS
 from vall_e.errors import ConfigError, VallEError
 from vall_e.cli.common import OneLineParser
 
@@ -60,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="--model (AR+NAR over mel_rvq): move each output frame this share "
                           "(0-1) toward its nearest frames of the reference (default: the "
                           "checkpoint's inference.voice_match)")
-    run.add_argument("--voice-match-levels", choices=["fine", "all"],
+    run.add_argument("--voice-match-levels", choices=VOICE_MATCH_LEVELS,
                      help="--model: what --voice-match moves: the code levels above 0 (fine) or "
                           "whole log-mel frames (all) (default: the checkpoint's "
                           "inference.voice_match_levels)")

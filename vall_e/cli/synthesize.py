@@ -14,6 +14,7 @@ from pathlib import Path
 from vall_e.cli.common import OneLineParser, interrupts_raise
 from vall_e.cli.sampling_flags import add_sampling_flags, sampling_params_from_args
 from vall_e.cli.threads import add_threads_flag, set_threads
+from vall_e.config import VOICE_MATCH_LEVELS
 from vall_e.errors import AudioError, ConfigError, TextError, VallEError
 
 DESCRIPTION = "Synthesize TEXT in the voice of REFERENCE (a wav) into OUT, or transcribe (--task stt)."
@@ -68,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="AR+NAR over mel_rvq: move each output frame this share (0-1) of the "
                            "way toward its nearest frames of the reference (more of its voice; "
                            "0: off; default from the checkpoint)")
-    task.add_argument("--voice-match-levels", choices=["fine", "all"],
+    task.add_argument("--voice-match-levels", choices=VOICE_MATCH_LEVELS,
                       help="what --voice-match moves: what the code levels above 0 add (fine: "
                            "the words stay) or whole log-mel frames (all: clearer voice, less "
                            "clear speech); default from the checkpoint")

@@ -24,8 +24,9 @@ import torch
 from vall_e.codecs.base import AudioCodec, CodecInfo, local_error, resolve_source
 from vall_e.codecs.mel.features import MelAnalysis, stack_frames, unstack_frames
 from vall_e.codecs.mel.rvq import ResidualKMeans
-from vall_e.codecs.mel.voice_match import VOICE_MATCH_LEVELS, match_fine_levels, match_voice
+from vall_e.codecs.mel.voice_match import match_fine_levels, match_voice
 from vall_e.codecs.mel.vocoder import Vocoder, VocoderSpec
+from vall_e.config import VOICE_MATCH_LEVELS
 from vall_e.errors import CheckpointError, ConfigError
 
 if TYPE_CHECKING:

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import torch
 
-from vall_e.config import VOICE_MATCH_LEVELS  # noqa: F401  (what with_voice accepts)
-
 NEIGHBOURS = 4  # reference frames averaged per generated frame
 
 
