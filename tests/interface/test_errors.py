@@ -59,6 +59,9 @@ def test_bad_generation_settings(llm_interface, llm_speaker):
         llm_interface.generate(GenerationConfig(text="Hi.", speaker="me.wav"))
     with pytest.raises(ConfigError, match="voice_match must be between 0 and 1"):
         llm_interface.generate(GenerationConfig(text="Hi.", speaker=llm_speaker, voice_match=2.0))
+    with pytest.raises(ConfigError, match="repeat_short_prompt must be one of"):
+        llm_interface.generate(GenerationConfig(text="Hi.", speaker=llm_speaker,
+                                                repeat_short_prompt="twice"))
     with pytest.raises(ConfigError, match="voice_match_levels must be one of"):
         llm_interface.generate(GenerationConfig(text="Hi.", speaker=llm_speaker,
                                                 voice_match_levels="coarse"))

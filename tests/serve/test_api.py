@@ -118,11 +118,17 @@ BAD_REQUESTS = [
     ({"voice_match": 1.5}, "voice_match", "1"),
     ({"voice_match_levels": "coarse"}, "voice_match_levels", None),
     ({"voice_match": 0.5}, "voice_match", "mel_rvq"),  # the test model speaks through EnCodec
+    ({"repeat_short_prompt": "twice"}, "repeat_short_prompt", None),
 ]
 
 
 def test_voice_match_off_is_accepted_on_any_model(server):
     response = speak(server, voice_match=0, voice_match_levels="all", response_format="wav")
+    assert response.status_code == 200, response.text
+
+
+def test_a_short_reference_can_be_repeated_per_request(server):
+    response = speak(server, repeat_short_prompt="nar", response_format="wav")
     assert response.status_code == 200, response.text
 
 

@@ -139,3 +139,20 @@ def test_voice_match_fields_reach_the_generation_config_or_are_refused_before_qu
     for family, codec in (("llm", "snac"), ("ar_nar", "encodec")):
         with pytest.raises(APIError, match="cannot decode toward the reference"):
             synth_for(family, codec).config("Hi.", {}, 1.0, True, 0.5)
+
+
+def test_repeat_short_prompt_reaches_the_generation_config_or_is_refused_before_queueing():
+    from types import SimpleNamespace
+
+    from vall_e.serve.errors import APIError
+    from vall_e.serve.synth import Synthesizer
+
+    def synth_for(family):
+        engine = SimpleNamespace(default_sampling=SamplingParams(), family=family)
+        return Synthesizer(SimpleNamespace(engine=engine), SimpleNamespace())
+
+    config = synth_for("ar_nar").config("Hi.", {}, 1.0, True, repeat_short_prompt="nar")
+    assert config.repeat_short_prompt == "nar"
+    assert synth_for("llm").config("Hi.", {}, 1.0, repeat_short_prompt="none").repeat_short_prompt == "none"
+    with pytest.raises(APIError, match="reads its reference as it is"):
+        synth_for("llm").config("Hi.", {}, 1.0, repeat_short_prompt="all")

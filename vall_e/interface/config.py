@@ -15,6 +15,7 @@ import torch
 
 from vall_e.config import VOICE_MATCH_LEVELS
 from vall_e.errors import ConfigError, TextError
+from vall_e.inference.prompt_fill import REPEAT_MODES
 from vall_e.inference.speaker import SpeakerProfile
 from vall_e.sampling import SamplingParams
 
@@ -111,6 +112,9 @@ class GenerationConfig:
     # what voice_match moves: "fine" (the code levels above 0) or "all" (whole log-mel
     # frames); None: the model's inference.voice_match_levels
     voice_match_levels: Optional[str] = None
+    # AR+NAR: which passes read a reference shorter than the prompt length repeated up to it
+    # (none, nar, all: vall_e.inference.prompt_fill); None: the model's inference.repeat_short_prompt
+    repeat_short_prompt: Optional[str] = None
 
     MAX_TOTAL_CHARS = 100_000
 
@@ -155,6 +159,9 @@ class GenerationConfig:
         if self.voice_match_levels is not None and self.voice_match_levels not in VOICE_MATCH_LEVELS:
             raise ConfigError(f"voice_match_levels must be one of {list(VOICE_MATCH_LEVELS)}, got "
                               f"{self.voice_match_levels!r}")
+        if self.repeat_short_prompt is not None and self.repeat_short_prompt not in REPEAT_MODES:
+            raise ConfigError(f"repeat_short_prompt must be one of {list(REPEAT_MODES)}, got "
+                              f"{self.repeat_short_prompt!r}")
         if self.speaker is not None and not isinstance(self.speaker, SpeakerProfile):
             raise ConfigError("speaker must be a SpeakerProfile (create_speaker / load_speaker)")
         self.texts()

@@ -162,6 +162,8 @@ class Interface:
             settings = replace(settings, voice_match=config.voice_match)
         if config is not None and config.voice_match_levels is not None:
             settings = replace(settings, voice_match_levels=config.voice_match_levels)
+        if config is not None and config.repeat_short_prompt is not None:
+            settings = replace(settings, repeat_short_prompt=config.repeat_short_prompt)
         return replace(settings, language=language) if language else settings
 
     def _chunks(self, config: GenerationConfig) -> list[str]:

@@ -36,6 +36,9 @@ class SpeechBase(BaseModel):
     # voice_match): None keeps the model's inference.voice_match / voice_match_levels
     voice_match: Optional[float] = Field(None, ge=0.0, le=1.0)
     voice_match_levels: Optional[Literal["fine", "all"]] = None
+    # AR+NAR: which passes read a short reference repeated up to the prompt length
+    # (vall_e.inference.prompt_fill); None keeps the model's inference.repeat_short_prompt
+    repeat_short_prompt: Optional[Literal["none", "nar", "all"]] = None
 
     def voice_id(self) -> str:
         return self.voice.id if isinstance(self.voice, VoiceRef) else self.voice

@@ -84,7 +84,7 @@ async def speech(body: SpeechRequest, request: Request):
     fmt = _format(body, state)
     _check(body, state)
     config = state.synth.config(body.input, sampler_overrides(body), body.speed, bool(body.stream),
-                                body.voice_match, body.voice_match_levels)
+                                body.voice_match, body.voice_match_levels, body.repeat_short_prompt)
     job = submit(state, state.synth.work(config, body.voice_id()))
     watcher = asyncio.create_task(cancel_on_disconnect(request, job))
     chunks = job.results()

@@ -70,8 +70,8 @@ class Synthesizer:
         return self.interface.sample_rate
 
     def config(self, text: str, overrides: dict, speed: float, stream: bool = True,
-               voice_match: float | None = None,
-               voice_match_levels: str | None = None) -> GenerationConfig:
+               voice_match: float | None = None, voice_match_levels: str | None = None,
+               repeat_short_prompt: str | None = None) -> GenerationConfig:
         """Validated before the job is queued, so bad values are a 400 at once. ``stream``:
         audio as the model makes it (``Interface.stream``: windows within a sentence for the
         default model); else sentence by sentence in one pass each (``Interface.sentences``:
@@ -88,10 +88,14 @@ class Synthesizer:
             extra["speed"] = speed
         if voice_match:
             self._check_voice_match()
+        if repeat_short_prompt not in (None, "none") and self.interface.engine.family != "ar_nar":
+            raise APIError(400, f"repeat_short_prompt: this {self.interface.engine.family} model "
+                           "reads its reference as it is; send none or leave it out",
+                           param="repeat_short_prompt")
         kind = GenerationType.STREAM if stream else GenerationType.CHUNKED
         config = GenerationConfig(text=text, generation_type=kind, sampler_config=params,
                                   voice_match=voice_match, voice_match_levels=voice_match_levels,
-                                  **extra)
+                                  repeat_short_prompt=repeat_short_prompt, **extra)
         try:
             config.validate()
         except VallEError as exc:
