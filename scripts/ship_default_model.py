@@ -28,7 +28,7 @@ import sys
 import torch
 
 from vall_e.default_model import DEFAULT_MODEL_DIR, directory_megabytes, package_default
-from vall_e.config import VOICE_MATCH_LEVELS
+from vall_e.config import REPEAT_MODES, VOICE_MATCH_LEVELS
 from vall_e.errors import VallEError
 
 LIMIT_MB = 40.0
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
                              "MODEL/critic, which ranks level-0 candidates")
     parser.add_argument("--candidates", type=int, default=None,
                         help="inference.candidates: level-0 candidates per sentence (needs --critic)")
-    parser.add_argument("--repeat-short-prompt", choices=["none", "nar", "all"], default=None,
+    parser.add_argument("--repeat-short-prompt", choices=REPEAT_MODES, default=None,
                         help="inference.repeat_short_prompt: which passes read a reference "
                              "shorter than the prompt length repeated up to it")
     parser.add_argument("--voice-match", type=float, default=None,

@@ -32,6 +32,7 @@ STRATEGIES = ("auto", "ddp", "ddp_spawn", "ddp_find_unused_parameters_true", "fs
 
 ALIGNMENTS = ("none", "pointer", "durations")
 VOICE_MATCH_LEVELS = ("fine", "all")  # inference.voice_match_levels: what --voice-match moves
+REPEAT_MODES = ("none", "nar", "all")  # inference.repeat_short_prompt: which passes repeat it
 
 
 @dataclass
@@ -411,7 +412,7 @@ class Config:
                               f"durations model (model.shared_prefix: true), got "
                               f"{self.inference.candidates}")
         repeat = self.inference.repeat_short_prompt
-        if repeat not in ("none", "nar", "all"):
+        if repeat not in REPEAT_MODES:
             raise ConfigError(f"inference.repeat_short_prompt must be none, nar or all, got {repeat!r}")
         if repeat != "none" and self.model.family != "ar_nar":
             raise ConfigError("inference.repeat_short_prompt is for AR+NAR models (an LLM-TTS "

@@ -91,28 +91,14 @@ def package_default(model_dir: str | Path, codec_dir: str | Path, out_dir: str |
     meta["config"]["codec"]["path"] = CODEC_FOLDER
     meta["config"]["codec"]["allow_download"] = False
     inference = meta["config"].setdefault("inference", {})
-    if levels is not None:
-        inference["levels"] = levels
+    settings = {"levels": levels, "stream_first_steps": stream_first_steps,
+                "stream_levels": stream_levels, "stream_lookahead": stream_lookahead, "pace": pace,
+                "input_prompt_length": input_prompt_length, "candidates": candidates,
+                "repeat_short_prompt": repeat_short_prompt, "voice_match": voice_match,
+                "voice_match_levels": voice_match_levels}
+    inference.update({name: value for name, value in settings.items() if value is not None})
     if sampling:
         inference["sampling"] = dict(sampling)
-    if stream_first_steps is not None:
-        inference["stream_first_steps"] = stream_first_steps
-    if stream_levels is not None:
-        inference["stream_levels"] = stream_levels
-    if stream_lookahead is not None:
-        inference["stream_lookahead"] = stream_lookahead
-    if pace is not None:
-        inference["pace"] = pace
-    if input_prompt_length is not None:
-        inference["input_prompt_length"] = input_prompt_length
-    if candidates is not None:
-        inference["candidates"] = candidates
-    if repeat_short_prompt is not None:
-        inference["repeat_short_prompt"] = repeat_short_prompt
-    if voice_match is not None:
-        inference["voice_match"] = voice_match
-    if voice_match_levels is not None:
-        inference["voice_match_levels"] = voice_match_levels
     if inference.get("candidates", 1) > 1 and critic_dir is None:
         raise ConfigError(f"candidates {inference['candidates']} needs a phoneme critic to rank them "
                           "(critic_dir / --critic)")

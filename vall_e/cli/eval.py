@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from vall_e.cli.sampling_flags import add_sampling_flags, sampling_params_from_args
-from vall_e.config import VOICE_MATCH_LEVELS
+from vall_e.config import REPEAT_MODES, VOICE_MATCH_LEVELS
 from vall_e.errors import ConfigError, VallEError
 from vall_e.cli.common import OneLineParser
 
@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--input-prompt-length", type=float,
                      help="--model: seconds of each reference used as the acoustic prompt "
                           "(default: the checkpoint's inference.input_prompt_length)")
-    run.add_argument("--repeat-short-prompt", choices=["none", "nar", "all"],
+    run.add_argument("--repeat-short-prompt", choices=REPEAT_MODES,
                      help="--model (AR+NAR): which passes read a reference shorter than the "
                           "prompt length repeated up to it: nar, all or none (default: the "
                           "checkpoint's inference.repeat_short_prompt)")

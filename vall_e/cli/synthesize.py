@@ -14,7 +14,7 @@ from pathlib import Path
 from vall_e.cli.common import OneLineParser, interrupts_raise
 from vall_e.cli.sampling_flags import add_sampling_flags, sampling_params_from_args
 from vall_e.cli.threads import add_threads_flag, set_threads
-from vall_e.config import VOICE_MATCH_LEVELS
+from vall_e.config import REPEAT_MODES, VOICE_MATCH_LEVELS
 from vall_e.errors import AudioError, ConfigError, TextError, VallEError
 
 DESCRIPTION = "Synthesize TEXT in the voice of REFERENCE (a wav) into OUT, or transcribe (--task stt)."
@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "sentence by sentence, joined with short pauses; default 4)")
     task.add_argument("--input-prompt-length", type=float,
                       help="seconds of the reference kept as the acoustic prompt (default from the checkpoint, 6)")
-    task.add_argument("--repeat-short-prompt", choices=["none", "nar", "all"],
+    task.add_argument("--repeat-short-prompt", choices=REPEAT_MODES,
                       help="AR+NAR: which passes read a reference shorter than the prompt "
                            "length repeated up to it, a short pause between the copies: the "
                            "NAR's levels (nar), every pass (all) or none (default from the "

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import torch
 
+from vall_e.config import REPEAT_MODES  # noqa: F401  (which passes read a short reference repeated)
+
 PAUSE_SECONDS = 0.25  # between two copies of the reference: a breath, as between sentences
-REPEAT_MODES = ("none", "nar", "all")  # which passes read a short reference repeated
 
 
 def repeat_short_prompt(codes: torch.Tensor, frames: int, pause: torch.Tensor) -> torch.Tensor:

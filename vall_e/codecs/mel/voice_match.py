@@ -71,5 +71,4 @@ def match_fine_levels(frames: torch.Tensor, coarse: torch.Tensor, reference: tor
     k = min(neighbours, reference.shape[0])
     nearest = torch.cdist(coarse.float(), reference_coarse.float()).topk(k, dim=1, largest=False).indices
     target_fine = (reference - reference_coarse)[nearest].mean(dim=1)  # [T, D]
-    fine = frames - coarse
-    return coarse + fine + strength * (target_fine.to(fine.dtype) - fine)
+    return frames + strength * (target_fine.to(frames.dtype) - (frames - coarse))
