@@ -247,6 +247,12 @@ class DataConfig:
     # named; 3 triples a voice, 0.5 halves it): more steps on the voices spoken worst without
     # new data. Needs bucket_by_length (vall_e.training.sampler)
     speaker_weights: dict = field(default_factory=dict)
+    # share of AR+NAR training examples spoken in a voice warped by one of voice_warp_factors
+    # (target and prompt alike; vall_e.training.voice_warp): new voices made from the corpus's
+    # own, so a model that must copy voices it never heard does not learn its 38 one by one.
+    # Needs the mel_rvq codec. Validation never warps
+    voice_warp_probability: float = 0.0
+    voice_warp_factors: list = field(default_factory=lambda: [0.85, 0.9, 1.1, 1.15])
     # phoneme durations for audio no teacher timed: a directory written by
     # `python -m vall_e.align train`; prepare uses it where no <id>.timing.json lies beside the
     # audio (None: such utterances get no durations, which an aligned model cannot train on)
@@ -255,6 +261,19 @@ class DataConfig:
     def validate(self) -> None:
         if not 0.0 <= self.concat_probability <= 1.0:
             raise ConfigError(f"data.concat_probability must be in [0, 1], got {self.concat_probability}")
+        if not 0.0 <= self.voice_warp_probability <= 1.0:
+            raise ConfigError("data.voice_warp_probability must be in [0, 1], got "
+                              f"{self.voice_warp_probability}")
+        from vall_e.codecs.mel.warp import MAX_FACTOR, MIN_FACTOR
+
+        factors = self.voice_warp_factors
+        if not isinstance(factors, (list, tuple)) or any(
+                isinstance(f, bool) or not isinstance(f, (int, float)) or not MIN_FACTOR <= f <= MAX_FACTOR
+                for f in factors):
+            raise ConfigError(f"data.voice_warp_factors must be a list of numbers in [{MIN_FACTOR}, "
+                              f"{MAX_FACTOR}], got {factors!r}")
+        if self.voice_warp_probability > 0 and not factors:
+            raise ConfigError("data.voice_warp_probability > 0 needs at least one data.voice_warp_factors entry")
         for speaker, weight in self.speaker_weights.items():
             if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0:
                 raise ConfigError(f"data.speaker_weights: '{speaker}' has weight {weight!r}; "
@@ -411,6 +430,10 @@ class Config:
             raise ConfigError(f"inference.candidates must be >= 1, and above 1 needs a shared-prefix "
                               f"durations model (model.shared_prefix: true), got "
                               f"{self.inference.candidates}")
+        if self.data.voice_warp_probability > 0 and (self.model.family != "ar_nar"
+                                                     or self.codec.name != "mel_rvq"):
+            raise ConfigError("data.voice_warp_probability warps mel_rvq codes for AR+NAR training; "
+                              f"this is family {self.model.family} with codec {self.codec.name}: set it to 0")
         repeat = self.inference.repeat_short_prompt
         if repeat not in REPEAT_MODES:
             raise ConfigError(f"inference.repeat_short_prompt must be none, nar or all, got {repeat!r}")

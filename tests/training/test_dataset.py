@@ -59,3 +59,49 @@ def test_impossible_concat_probability_is_refused():
         Config.from_dict({"data": {"concat_probability": 1.5}})
     with pytest.raises(ValueError, match="concat_probability"):
         dataset(-0.1)
+
+
+class MarkingWarper:
+    """Stands in for VoiceWarper: a warped utterance's codes carry 1000 x the factor."""
+
+    def __init__(self, probability: float):
+        self.probability = probability
+
+    def draw(self, rng):
+        return rng.choice((0.9, 1.1)) if rng.random() < self.probability else None
+
+    def codes(self, index, codes, alpha):
+        return np.asarray(codes, dtype=np.int64) + int(round(1000 * alpha))
+
+
+def warped_dataset(probability: float, concat_probability: float = 0.0, deterministic=False):
+    data = dataset(concat_probability, max_frames=40, deterministic=deterministic)
+    return TTSDataset(data.utterances, data.tokenizer, prompt_frames=4, seed=0,
+                      deterministic=deterministic, concat_probability=concat_probability,
+                      max_frames=40, warper=MarkingWarper(probability))
+
+
+def test_a_warped_example_has_target_partner_and_prompt_in_one_warped_voice():
+    data = warped_dataset(1.0, concat_probability=1.0)
+    for _ in range(20):
+        example = data[0]
+        marks = {int(c) // 100 * 100 for c in torch.cat([example.codes, example.prompt], 1).flatten()}
+        assert marks in ({900}, {1100})  # one factor for the whole example
+        assert example.codes[0, 0].item() % 100 == 0  # still utterance 0, just warped
+
+
+def test_voice_warping_follows_its_probability_and_never_touches_validation():
+    data = warped_dataset(0.5)
+    warped = [data[1].codes[0, 0].item() >= 900 for _ in range(400)]
+    assert 0.4 < np.mean(warped) < 0.6
+    validation = warped_dataset(1.0, deterministic=True)
+    assert all(validation[i].codes.max().item() < 900 for i in range(6))
+
+
+def test_voice_warp_settings_are_checked():
+    with pytest.raises(ConfigError, match="voice_warp_probability must be in"):
+        Config.from_dict({"data": {"voice_warp_probability": 2}})
+    with pytest.raises(ConfigError, match="voice_warp_factors"):
+        Config.from_dict({"data": {"voice_warp_factors": [0.5]}})
+    with pytest.raises(ConfigError, match="codec snac"):
+        Config.from_dict({"codec": {"name": "snac"}, "data": {"voice_warp_probability": 0.5}})

@@ -3,6 +3,8 @@
 The prompt of an example is a random crop (at most ``prompt_seconds``) of *another* utterance by
 the same speaker, as in VALL-E, so the model learns to copy the voice rather than the content.
 A speaker with a single utterance falls back to a crop of the same utterance.
+With a ``warper`` (``data.voice_warp_probability``), some examples are spoken in a warped voice:
+target, partner and prompt alike (``vall_e.training.voice_warp``).
 The validation split is chosen by a hash of the utterance id, so it is stable across runs and
 across resumes.
 
@@ -60,6 +62,7 @@ class TTSDataset(Dataset):
         deterministic: bool = False,
         concat_probability: float = 0.0,
         max_frames: int | None = None,
+        warper=None,
     ):
         self.utterances = utterances
         self.tokenizer = tokenizer
@@ -70,6 +73,8 @@ class TTSDataset(Dataset):
             raise ValueError(f"concat_probability must be in [0, 1], got {concat_probability}")
         self.concat_probability = 0.0 if deterministic else concat_probability
         self.max_frames = max_frames  # a pair may not be longer (None: no limit)
+        # vall_e.training.voice_warp.VoiceWarper: some examples spoken in a warped voice
+        self.warper = None if deterministic else warper
         self.by_speaker: dict[str, list[int]] = defaultdict(list)
         for index, utt in enumerate(utterances):
             self.by_speaker[utt.speaker].append(index)
@@ -85,12 +90,14 @@ class TTSDataset(Dataset):
         self._calls += 1
         return random.Random(hash((self.seed, index, self._calls, torch.initial_seed())))
 
-    def prompt_codes(self, index: int, rng: random.Random, exclude: tuple = ()) -> torch.Tensor:
+    def prompt_codes(self, index: int, rng: random.Random, exclude: tuple = (),
+                     warp: float | None = None) -> torch.Tensor:
         """A random crop (<= prompt_frames) of another utterance by the same speaker (neither
-        ``index`` nor any in ``exclude``, while the speaker has one)."""
+        ``index`` nor any in ``exclude``, while the speaker has one), in the voice warped by
+        ``warp`` when given."""
         utt = self.utterances[index]
         others = [i for i in self.by_speaker[utt.speaker] if i != index and i not in exclude] or [index]
-        source = self.utterances[rng.choice(others)].codes
+        source = self._raw_codes(rng.choice(others), warp)
         length = min(self.prompt_frames, source.shape[1])
         start = rng.randint(0, source.shape[1] - length)
         return torch.from_numpy(np.asarray(source[:, start : start + length], dtype=np.int64))
@@ -101,8 +108,12 @@ class TTSDataset(Dataset):
             self._text_cache[index] = torch.tensor(ids, dtype=torch.long)
         return self._text_cache[index]
 
-    def codes(self, index: int) -> torch.Tensor:
-        return torch.from_numpy(np.asarray(self.utterances[index].codes, dtype=np.int64))
+    def _raw_codes(self, index: int, warp: float | None = None) -> np.ndarray:
+        codes = self.utterances[index].codes
+        return codes if warp is None else self.warper.codes(index, codes, warp)
+
+    def codes(self, index: int, warp: float | None = None) -> torch.Tensor:
+        return torch.from_numpy(np.asarray(self._raw_codes(index, warp), dtype=np.int64))
 
     def durations(self, index: int) -> torch.Tensor | None:
         found = self.utterances[index].durations
@@ -119,18 +130,20 @@ class TTSDataset(Dataset):
     def __getitem__(self, index: int) -> Example:
         utt = self.utterances[index]
         rng = self._rng(index)
-        text, codes, durations = self.text_ids(index), self.codes(index), self.durations(index)
+        warp = self.warper.draw(rng) if self.warper is not None else None
+        text, codes, durations = self.text_ids(index), self.codes(index, warp), self.durations(index)
         partner = None
         if self.concat_probability > 0 and rng.random() < self.concat_probability:
             partner = self.concat_partner(index, rng)
         if partner is not None:  # one <bos> ... <eos> around both: drop the seam's eos and bos
             text = torch.cat([text[:-1], self.text_ids(partner)[1:]])
-            codes = torch.cat([codes, self.codes(partner)], dim=1)
+            codes = torch.cat([codes, self.codes(partner, warp)], dim=1)
             durations = join_durations(durations, self.durations(partner))
         return Example(
             text=text,
             codes=codes,
-            prompt=self.prompt_codes(index, rng, exclude=(partner,) if partner is not None else ()),
+            prompt=self.prompt_codes(index, rng, exclude=(partner,) if partner is not None else (),
+                                     warp=warp),
             speaker=utt.speaker,
             durations=durations,
         )

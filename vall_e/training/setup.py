@@ -51,6 +51,17 @@ def _split(config: Config, utterances: list[Utterance], codec_info: CodecInfo):
     return train_utts, val_utts, prompt_frames
 
 
+def _voice_warper(config: Config):
+    """The training set's voice warper (``data.voice_warp_probability``), or None."""
+    if config.data.voice_warp_probability <= 0:
+        return None
+    from vall_e.codecs.mel.codec import MelCodec
+    from vall_e.training.voice_warp import VoiceWarper
+
+    mel_model = MelCodec.from_config(config.codec).model  # Config.validate: mel_rvq only
+    return VoiceWarper(mel_model, config.data.voice_warp_factors, config.data.voice_warp_probability)
+
+
 def setup_ar_nar(config: Config, output_dir: Path, utterances: list[Utterance],
                  codec_info: CodecInfo, resume: bool) -> TrainingSetup:
     from vall_e.models.checkpoint import build_model, save_checkpoint
@@ -74,7 +85,8 @@ def setup_ar_nar(config: Config, output_dir: Path, utterances: list[Utterance],
         module,
         TTSDataset(train_utts, tokenizer, prompt_frames, seed=config.train.seed,
                    concat_probability=config.data.concat_probability,
-                   max_frames=round(config.data.max_seconds * codec_info.frame_rate)),
+                   max_frames=round(config.data.max_seconds * codec_info.frame_rate),
+                   warper=_voice_warper(config)),
         TTSDataset(val_utts, tokenizer, prompt_frames, seed=1, deterministic=True),
         collate, export)
 
