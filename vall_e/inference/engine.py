@@ -17,6 +17,7 @@ import torch
 from vall_e.align.critic import CRITIC_DIR, load_critic
 from vall_e.audio import load_audio
 from vall_e.codecs import AudioCodec, get_codec
+from vall_e.config import REPEAT_MODES
 from vall_e.errors import ConfigError, GenerationError, SamplingError, TextError
 from vall_e.inference.ar_nar_decode import DecodeStats, generate_ar, generate_nar, generate_stt
 from vall_e.inference.parallel_decode import generate_level0, predict_durations
@@ -25,7 +26,7 @@ from vall_e.inference.parallel_stream import stream_codes
 from vall_e.inference.pointer_decode import generate_pointer_ar
 from vall_e.inference.pointer_decode import unsupported as pointer_unsupported
 from vall_e.inference.pointer_stream import stream_sentence
-from vall_e.inference.prompt_fill import PAUSE_SECONDS, REPEAT_MODES, repeat_short_prompt
+from vall_e.inference.prompt_fill import PAUSE_SECONDS, repeat_short_prompt
 from vall_e.inference import shared_prefix_decode
 from vall_e.inference.shared_prefix_stream import stream_sentence_audio
 from vall_e.inference.common import (

@@ -6,7 +6,8 @@ the prompt is full, and keeps the reference's own last frame as the prompt's las
 right before the generated speech stay the reference's natural ending, and the join is a pause
 between two readings rather than a cut.
 
-Which passes read the repeated prompt is ``inference.repeat_short_prompt`` (``REPEAT_MODES``):
+Which passes read the repeated prompt is ``inference.repeat_short_prompt``
+(``vall_e.config.REPEAT_MODES``):
 ``nar`` gives it to the NAR's levels only, which carry the finer detail of the voice, and
 leaves level 0 (what is said, and when) on the reference as it is; ``all`` gives it to every
 pass. On the dev split ``all`` cost the seen voices WER and ``nar`` did not (docs/default-model.md).
@@ -14,8 +15,6 @@ pass. On the dev split ``all`` cost the seen voices WER and ``nar`` did not (doc
 from __future__ import annotations
 
 import torch
-
-from vall_e.config import REPEAT_MODES  # noqa: F401  (which passes read a short reference repeated)
 
 PAUSE_SECONDS = 0.25  # between two copies of the reference: a breath, as between sentences
 

@@ -13,9 +13,8 @@ from typing import Optional, Union
 
 import torch
 
-from vall_e.config import VOICE_MATCH_LEVELS
+from vall_e.config import REPEAT_MODES, VOICE_MATCH_LEVELS
 from vall_e.errors import ConfigError, TextError
-from vall_e.inference.prompt_fill import REPEAT_MODES
 from vall_e.inference.speaker import SpeakerProfile
 from vall_e.sampling import SamplingParams
 

@@ -10,6 +10,7 @@ from typing import Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from vall_e.config import REPEAT_MODES, VOICE_MATCH_LEVELS
 from vall_e.interface import SamplerConfig
 
 _OPENAI_ONLY = {"speed"}  # an OpenAI field that SamplerConfig may also grow: declared below
@@ -35,10 +36,10 @@ class SpeechBase(BaseModel):
     # decoding toward the reference's own frames (AR+NAR over mel_rvq; vall_e.codecs.mel.
     # voice_match): None keeps the model's inference.voice_match / voice_match_levels
     voice_match: Optional[float] = Field(None, ge=0.0, le=1.0)
-    voice_match_levels: Optional[Literal["fine", "all"]] = None
+    voice_match_levels: Optional[Literal[VOICE_MATCH_LEVELS]] = None
     # AR+NAR: which passes read a short reference repeated up to the prompt length
     # (vall_e.inference.prompt_fill); None keeps the model's inference.repeat_short_prompt
-    repeat_short_prompt: Optional[Literal["none", "nar", "all"]] = None
+    repeat_short_prompt: Optional[Literal[REPEAT_MODES]] = None
 
     def voice_id(self) -> str:
         return self.voice.id if isinstance(self.voice, VoiceRef) else self.voice
