@@ -148,6 +148,47 @@ def test_added_blends_are_new_voices_that_keep_away_from_the_held_out_ones(tmp_p
         [i.to_json() for i in base_plan.items]
 
 
+def test_an_extension_that_follows_another_adds_to_its_voices_and_sentences(tmp_path):
+    import numpy as np
+    import yaml
+
+    from vall_e.data.corpus.speakers import _vector as vector
+
+    first = _extension(tmp_path, added_blends=3, added_blend_distance=0.2)
+    first_path = tmp_path / "first.yaml"
+    raw = {k: v for k, v in first.to_dict().items() if k != "speakers"}  # extensions reuse the base's
+    first_path.write_text(yaml.safe_dump(raw))
+    second = _extension(tmp_path, added_blends=3, added_blend_distance=0.2, seed=11,
+                        follows=[str(first_path)], sentences={"id_prefix": "y"})
+    first_plan, second_plan = make_plan(first), make_plan(second)
+    # numbered after the base's 5 blends and the first extension's 3
+    assert [s.name for s in first_plan.speakers] == [f"kokoro_blend_{k:02d}" for k in range(5, 8)]
+    assert [s.name for s in second_plan.speakers] == [f"kokoro_blend_{k:02d}" for k in range(8, 11)]
+    for w in map(vector, second_plan.speakers):
+        assert all(np.abs(w - vector(s)).sum() >= 0.2 for s in first_plan.speakers)
+    assert not set(second_plan.sentences.values()) & set(first_plan.sentences.values())
+    # following is what makes the difference: without it, names and voices would repeat
+    alone = make_plan(_extension(tmp_path, added_blends=3, added_blend_distance=0.2, seed=11,
+                                 sentences={"id_prefix": "y"}))
+    assert alone.speakers[0].name == "kokoro_blend_05"
+
+
+def test_follows_refuses_what_is_not_an_extension_of_the_same_base(tmp_path):
+    import yaml
+
+    other_base = tmp_path / "other.yaml"
+    other_base.write_text(yaml.safe_dump({**SMALL, "seed": 8}))
+    stranger = tmp_path / "stranger.yaml"
+    stranger.write_text(yaml.safe_dump({"extends": str(other_base), "added_blends": 2,
+                                        "sentences": {"id_prefix": "z", "pool_size": 300,
+                                                      "train": 10, "min_phone_count": 1},
+                                        "items": {"per_train_speaker": 5}}))
+    with pytest.raises(DataError, match="does not extend"):
+        make_plan(_extension(tmp_path, added_blends=2, follows=[str(stranger)]))
+    with pytest.raises(ConfigError, match="follows needs 'extends'"):
+        CorpusRecipe.from_dict({**SMALL, "follows": [str(stranger)]})
+
+
 def test_added_blends_need_a_base_corpus():
     with pytest.raises(ConfigError, match="added_blends needs 'extends'"):
         CorpusRecipe.from_dict({**SMALL, "added_blends": 2})
@@ -160,3 +201,15 @@ def test_the_repository_blends_recipe_keeps_the_default_unseen_voices_unseen(mon
     extension = CorpusRecipe.from_yaml("recipes/corpus/blends.yaml")
     assert extension.added_blends == 16 and extension.items.per_heldout_speaker == 0
     assert extension.base().sentences.id_prefix != extension.sentences.id_prefix
+
+
+def test_the_repository_many_blends_recipe_follows_the_blends_recipe(monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[3])
+    extension = CorpusRecipe.from_yaml("recipes/corpus/many-blends.yaml")
+    blends = CorpusRecipe.from_yaml("recipes/corpus/blends.yaml")
+    assert extension.follows == ["recipes/corpus/blends.yaml"] and extension.extends == blends.extends
+    prefixes = {extension.sentences.id_prefix, blends.sentences.id_prefix,
+                extension.base().sentences.id_prefix}
+    assert len(prefixes) == 3

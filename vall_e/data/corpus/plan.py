@@ -123,18 +123,31 @@ def _speakers_and_excluded(recipe: CorpusRecipe) -> tuple[list[SpeakerSpec], set
     A standalone recipe draws its own speakers and may use any sentence. An extension reuses
     its base's training speakers (same names, weights and rates), or with ``added_blends``
     reads with that many new blends instead, and excludes every sentence its base chose,
-    training and held out alike, so the base's evaluation text stays unseen.
+    training and held out alike, so the base's evaluation text stays unseen. The extensions it
+    ``follows`` count as part of the base: their voices come before its new blends and their
+    sentences are excluded too.
     """
     base = recipe.base()
     if base is None:
         return make_speakers(recipe.speakers, recipe.seed), set()
     base_plan = make_plan(base)
+    earlier = list(base_plan.speakers)
+    excluded = set(base_plan.sentences.values())
+    for path in recipe.follows:
+        sibling = CorpusRecipe.from_yaml(path)
+        if sibling.extends is None or Path(sibling.extends).resolve() != Path(recipe.extends).resolve():
+            raise DataError(f"follows: {path} does not extend {recipe.extends}; list only other "
+                            "extensions of the same base corpus")
+        sibling_plan = make_plan(sibling)
+        names = {s.name for s in earlier}
+        earlier += [s for s in sibling_plan.speakers if s.name not in names]
+        excluded |= set(sibling_plan.sentences.values())
     if recipe.added_blends:
-        speakers = add_blends(base_plan.speakers, recipe.added_blends, recipe.speakers, recipe.seed,
+        speakers = add_blends(earlier, recipe.added_blends, recipe.speakers, recipe.seed,
                               recipe.added_blend_distance)
     else:
         speakers = [s for s in base_plan.speakers if not s.heldout]
-    return speakers, set(base_plan.sentences.values())
+    return speakers, excluded
 
 
 def make_plan(recipe: CorpusRecipe) -> CorpusPlan:

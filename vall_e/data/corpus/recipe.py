@@ -87,6 +87,10 @@ class CorpusRecipe:
     # added_blend_distance is their L1 distance from the base's training blends and each other
     added_blends: int = 0
     added_blend_distance: float = 0.2
+    # other extensions of the same base (YAML paths) made before this one: their voices count
+    # as earlier voices (numbered before this one's new blends and kept added_blend_distance
+    # from them) and their sentences are not drawn again, so several extensions add up
+    follows: list[str] = field(default_factory=list)
     sentences: SentenceConfig = field(default_factory=SentenceConfig)
     speakers: SpeakerConfig = field(default_factory=SpeakerConfig)
     items: ItemConfig = field(default_factory=ItemConfig)
@@ -204,5 +208,7 @@ def _validate(recipe: CorpusRecipe, where: str) -> None:
              "added_blends needs 'extends': new voices are added to a base corpus's")
     _require(0.0 <= recipe.added_blend_distance < 1.0, where,
              "added_blend_distance must be in [0, 1)")
+    _require(not recipe.follows or recipe.extends is not None, where,
+             "follows needs 'extends': it names other extensions of the same base corpus")
     _require(te.threads >= 1, where, "teachers.threads must be >= 1")
     _require(0.0 < te.peak <= 1.0, where, "teachers.peak must be in (0, 1]")
