@@ -212,6 +212,9 @@ def test_per_speaker_keeps_each_speakers_first_references(tmp_path):
     (["--model", "m", "--sentences", "s.txt", "--input-prompt-length", "0"], "--input-prompt-length"),
     (["--model", "m", "--sentences", "s.txt", "--candidates", "0"], "--candidates"),
     (["--codec", "encodec", "--candidates", "2"], "--candidates"),
+    (["--originals", "--lora", "adapter"], "adapt a --model"),
+    (["--codec", "encodec", "--speaker-offset", "s.offset.safetensors"], "adapt a --model"),
+    (["--model", "m", "--sentences", "s.txt", "--lora", "a", "--speaker-offset", "o"], "not both"),
 ])
 def test_bad_flags_are_one_line_errors(args, message, tmp_path):
     with pytest.raises(VallEError, match=message):
@@ -255,3 +258,22 @@ def test_model_eval_hands_candidates_to_the_engine(tiny_run, refs, tmp_path):
         main(["--model", str(tiny_run.checkpoint), "--sentences", str(sentences), "--refs", str(refs),
               "--device", "cpu", "--max-ar-steps", "20", "--candidates", "2", "--quiet"],
              judges=FakeJudges())
+
+
+@pytest.mark.parametrize("flag, key", [("--lora", "lora"), ("--speaker-offset", "speaker_offset")])
+def test_model_eval_loads_a_fine_tuned_speaker(tiny_run, refs, tmp_path, monkeypatch, flag, key):
+    import vall_e.inference.loader as loader
+
+    seen, real = [], loader.load_engine
+
+    def spy(source, device="auto", codec_path=None, lora=None, speaker_offset=None):
+        seen.append({"lora": lora, "speaker_offset": speaker_offset})
+        return real(source, device, codec_path)  # the tiny run has no adapter to merge
+
+    monkeypatch.setattr(loader, "load_engine", spy)
+    sentences = write_sentences(tmp_path / "s.txt", "The cat sat.")
+    assert main(["--model", str(tiny_run.checkpoint), "--sentences", str(sentences), "--refs",
+                 str(refs), "--device", "cpu", "--max-ar-steps", "20", "--seed", "0",
+                 flag, "ADAPTED", "--quiet"], judges=FakeJudges()) == 0
+    other = "speaker_offset" if key == "lora" else "lora"
+    assert seen == [{key: "ADAPTED", other: None}]

@@ -33,6 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
                            "speech of the voice reaches: the ceiling for a clone's)")
     what.add_argument("--codec-path", help="codec weights directory (for --model: overrides the "
                       "checkpoint's)")
+    what.add_argument("--lora", metavar="DIR",
+                      help="--model: merge this LoRA adapter (python -m vall_e.finetune) at load, "
+                           "to score a fine-tuned speaker")
+    what.add_argument("--speaker-offset", metavar="FILE",
+                      help="--model: add this speaker offset (python -m vall_e.finetune, method "
+                           "offset) at load")
     what.add_argument("--levels", type=int, help="--codec: number of code levels kept (default 8); "
                       "--model (AR+NAR): levels generated and decoded (default: the checkpoint's)")
     data = p.add_argument_group("data")
@@ -89,6 +95,11 @@ def _check(args: argparse.Namespace) -> None:
     for flag in ("limit", "per_speaker", "max_sentences"):
         if getattr(args, flag) is not None and getattr(args, flag) <= 0:
             raise ConfigError(f"--{flag.replace('_', '-')} must be positive")
+    if (args.lora or args.speaker_offset) and not args.model:
+        raise ConfigError("--lora and --speaker-offset adapt a --model; they do not apply to "
+                          "--codec or --originals")
+    if args.lora and args.speaker_offset:
+        raise ConfigError("pass one of --lora and --speaker-offset, not both")
     if args.max_sentences is not None and not args.model:
         raise ConfigError("--max-sentences only applies with --model (the others use no sentences)")
     if args.held_out is not None and (args.held_out <= 0 or not args.originals):
@@ -117,7 +128,8 @@ def _load_engine(args: argparse.Namespace):
     from vall_e.inference.loader import load_engine
 
     try:
-        return load_engine(args.model, args.device or "auto", args.codec_path)
+        return load_engine(args.model, args.device or "auto", args.codec_path, lora=args.lora,
+                           speaker_offset=args.speaker_offset)
     except ValueError as exc:  # e.g. a CUDA device on a CPU machine
         if isinstance(exc, VallEError):
             raise

@@ -71,21 +71,32 @@ def _to(batch: dict, device: torch.device) -> dict:
     return {key: move(value) for key, value in batch.items()}
 
 
+HELDOUT_SEED = 1234  # the masks and NAR levels the held-out loss draws, the same every time
+
+
 @torch.no_grad()
 def heldout_loss(model: torch.nn.Module, family: str, loader) -> float:
-    """Mean training loss of ``model`` over ``loader`` (per example), in eval mode."""
+    """Mean training loss of ``model`` over ``loader`` (per example), in eval mode.
+
+    The loss draws random masks and NAR levels; they come from a fixed seed (the caller's
+    random state is left as it was), so the measurements before and after a fine-tune score
+    the same draws and their difference is the fine-tune's, not the draws'."""
     if len(loader.dataset) == 0:
         raise ConfigError("no held-out clips to measure the fine-tune on; raise data.val_fraction")
     ops = finetune_family(family)
     was_training = model.training
+    device = model_device(model)
     model.eval()
     total, count = 0.0, 0
-    try:
-        for batch in loader:
-            batch = _to(batch, model_device(model))
-            loss, size = ops.batch_loss(model, batch)
-            total += float(loss) * size
-            count += size
-    finally:
-        model.train(was_training)
+    cuda = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.manual_seed(HELDOUT_SEED)
+        try:
+            for batch in loader:
+                batch = _to(batch, device)
+                loss, size = ops.batch_loss(model, batch)
+                total += float(loss) * size
+                count += size
+        finally:
+            model.train(was_training)
     return total / count
