@@ -235,6 +235,10 @@ class DataConfig:
     min_seconds: float = 0.3
     max_seconds: float = 20.0
     prompt_seconds: float = 3.0  # longest acoustic prompt used in training
+    # shortest one (AR+NAR): each training prompt's length is drawn uniformly between this and
+    # prompt_seconds, so references shorter than prompt_seconds are no new condition for the
+    # model (None: every prompt is prompt_seconds, or its whole source if shorter)
+    min_prompt_seconds: Optional[float] = None
     val_fraction: float = 0.05
     stt_probability: float = 0.25  # share of batches that train STT when model.tasks has it
     # batches of similar-length items (vall_e.training.sampler): far less padding; one device
@@ -272,6 +276,9 @@ class DataConfig:
                 for f in factors):
             raise ConfigError(f"data.voice_warp_factors must be a list of numbers in [{MIN_FACTOR}, "
                               f"{MAX_FACTOR}], got {factors!r}")
+        if self.min_prompt_seconds is not None and not 0 < self.min_prompt_seconds <= self.prompt_seconds:
+            raise ConfigError(f"data.min_prompt_seconds must be > 0 and at most data.prompt_seconds "
+                              f"({self.prompt_seconds}), got {self.min_prompt_seconds}")
         if self.voice_warp_probability > 0 and not factors:
             raise ConfigError("data.voice_warp_probability > 0 needs at least one data.voice_warp_factors entry")
         for speaker, weight in self.speaker_weights.items():
@@ -434,6 +441,9 @@ class Config:
                                                      or self.codec.name != "mel_rvq"):
             raise ConfigError("data.voice_warp_probability warps mel_rvq codes for AR+NAR training; "
                               f"this is family {self.model.family} with codec {self.codec.name}: set it to 0")
+        if self.data.min_prompt_seconds is not None and self.model.family != "ar_nar":
+            raise ConfigError("data.min_prompt_seconds varies the prompt of AR+NAR training; "
+                              f"family {self.model.family} lays out its prompt itself: leave it out")
         repeat = self.inference.repeat_short_prompt
         if repeat not in REPEAT_MODES:
             raise ConfigError(f"inference.repeat_short_prompt must be none, nar or all, got {repeat!r}")

@@ -105,3 +105,24 @@ def test_voice_warp_settings_are_checked():
         Config.from_dict({"data": {"voice_warp_factors": [0.5]}})
     with pytest.raises(ConfigError, match="codec snac"):
         Config.from_dict({"codec": {"name": "snac"}, "data": {"voice_warp_probability": 0.5}})
+
+
+def test_prompt_lengths_spread_between_the_shortest_and_the_longest():
+    utts = [utterance(i, "a", frames=30) for i in range(4)]
+    tokenizer = PhonemeTokenizer.from_phoneme_lists([u.phonemes for u in utts])
+    varied = TTSDataset(utts, tokenizer, prompt_frames=20, min_prompt_frames=5)
+    lengths = {varied[0].prompt.shape[1] for _ in range(300)}
+    assert min(lengths) == 5 and max(lengths) == 20 and len(lengths) > 10
+    fixed = TTSDataset(utts, tokenizer, prompt_frames=20)
+    assert {fixed[0].prompt.shape[1] for _ in range(50)} == {20}
+    validation = TTSDataset(utts, tokenizer, prompt_frames=20, min_prompt_frames=5, deterministic=True)
+    assert {validation[i].prompt.shape[1] for i in range(4)} == {20}  # comparable losses
+
+
+def test_min_prompt_seconds_is_checked():
+    assert Config.from_dict({"data": {"min_prompt_seconds": 1.0}}).data.min_prompt_seconds == 1.0
+    for bad in (0, -1, 3.5):  # prompt_seconds is 3.0
+        with pytest.raises(ConfigError, match="min_prompt_seconds"):
+            Config.from_dict({"data": {"min_prompt_seconds": bad}})
+    with pytest.raises(ConfigError, match="min_prompt_seconds varies the prompt of AR\\+NAR"):
+        Config.from_dict({"model": {"family": "llm", "layout": "flat"}, "data": {"min_prompt_seconds": 1.0}})

@@ -63,10 +63,15 @@ class TTSDataset(Dataset):
         concat_probability: float = 0.0,
         max_frames: int | None = None,
         warper=None,
+        min_prompt_frames: int | None = None,
     ):
         self.utterances = utterances
         self.tokenizer = tokenizer
         self.prompt_frames = max(1, prompt_frames)
+        # each prompt's length drawn from [min_prompt_frames, prompt_frames]; validation keeps
+        # the full length so its losses stay comparable
+        self.min_prompt_frames = (None if deterministic or min_prompt_frames is None
+                                  else min(max(1, min_prompt_frames), self.prompt_frames))
         self.seed = seed
         self.deterministic = deterministic  # validation: the same prompt every time
         if not 0.0 <= concat_probability <= 1.0:
@@ -92,13 +97,16 @@ class TTSDataset(Dataset):
 
     def prompt_codes(self, index: int, rng: random.Random, exclude: tuple = (),
                      warp: float | None = None) -> torch.Tensor:
-        """A random crop (<= prompt_frames) of another utterance by the same speaker (neither
+        """A random crop (<= prompt_frames; with ``min_prompt_frames`` its length drawn between
+        the two) of another utterance by the same speaker (neither
         ``index`` nor any in ``exclude``, while the speaker has one), in the voice warped by
         ``warp`` when given."""
         utt = self.utterances[index]
         others = [i for i in self.by_speaker[utt.speaker] if i != index and i not in exclude] or [index]
         source = self._raw_codes(rng.choice(others), warp)
-        length = min(self.prompt_frames, source.shape[1])
+        longest = (self.prompt_frames if self.min_prompt_frames is None
+                   else rng.randint(self.min_prompt_frames, self.prompt_frames))
+        length = min(longest, source.shape[1])
         start = rng.randint(0, source.shape[1] - length)
         return torch.from_numpy(np.asarray(source[:, start : start + length], dtype=np.int64))
 

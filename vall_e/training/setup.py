@@ -51,6 +51,10 @@ def _split(config: Config, utterances: list[Utterance], codec_info: CodecInfo):
     return train_utts, val_utts, prompt_frames
 
 
+def _frames(seconds: float | None, codec_info: CodecInfo) -> int | None:
+    return None if seconds is None else max(1, round(seconds * codec_info.frame_rate))
+
+
 def _voice_warper(config: Config):
     """The training set's voice warper (``data.voice_warp_probability``), or None."""
     if config.data.voice_warp_probability <= 0:
@@ -86,7 +90,8 @@ def setup_ar_nar(config: Config, output_dir: Path, utterances: list[Utterance],
         TTSDataset(train_utts, tokenizer, prompt_frames, seed=config.train.seed,
                    concat_probability=config.data.concat_probability,
                    max_frames=round(config.data.max_seconds * codec_info.frame_rate),
-                   warper=_voice_warper(config)),
+                   warper=_voice_warper(config),
+                   min_prompt_frames=_frames(config.data.min_prompt_seconds, codec_info)),
         TTSDataset(val_utts, tokenizer, prompt_frames, seed=1, deterministic=True),
         collate, export)
 
