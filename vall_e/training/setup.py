@@ -47,11 +47,11 @@ def _vocab(output_dir: Path, unit_lists, resume: bool) -> PhonemeTokenizer:
 def _split(config: Config, utterances: list[Utterance], codec_info: CodecInfo):
     """(training utterances, held-out utterances, prompt frames): the same for both families."""
     train_utts, val_utts = split_train_val(utterances, config.data.val_fraction)
-    prompt_frames = max(1, round(config.data.prompt_seconds * codec_info.frame_rate))
-    return train_utts, val_utts, prompt_frames
+    return train_utts, val_utts, _frames(config.data.prompt_seconds, codec_info)
 
 
 def _frames(seconds: float | None, codec_info: CodecInfo) -> int | None:
+    """Codec frames (at least 1) in ``seconds``; None stays None (a setting left unset)."""
     return None if seconds is None else max(1, round(seconds * codec_info.frame_rate))
 
 
