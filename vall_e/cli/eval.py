@@ -1,6 +1,7 @@
 """`python -m vall_e.eval --model DIR --sentences FILE --refs DIR`: score a model (or, with
 --codec, a codec alone; with --originals, the reference recordings themselves, or with
---held-out N, other recordings of the same speakers against them) by WER/CER (Whisper base),
+--held-out N, other recordings of the same speakers against them; with --teacher PLAN, the corpus
+teacher that spoke each reference reading the same sentences a model reads) by WER/CER (Whisper base),
 speaker similarity (Resemblyzer), real-time factor and AR steps per second of audio. Prints a
 table; --json writes every row and aggregate.
 """
@@ -22,11 +23,16 @@ DESCRIPTION = ("Synthesize every sentence with every reference voice (--model), 
 
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="python -m vall_e.eval", description=DESCRIPTION)
-    what = p.add_argument_group("what to evaluate (one of --model / --codec / --originals)")
+    what = p.add_argument_group("what to evaluate (one of --model / --codec / --originals / "
+                                "--teacher)")
     what.add_argument("--model", help="checkpoint directory (AR+NAR or LLM-TTS)")
     what.add_argument("--codec", help="codec name (e.g. encodec, snac): score encode -> decode alone")
     what.add_argument("--originals", action="store_true",
                       help="score the reference recordings as they are (the judges' baseline)")
+    what.add_argument("--teacher", metavar="PLAN",
+                      help="the teacher that spoke each reference (from this corpus plan: "
+                           "plan.jsonl or its corpus directory) reads --sentences in its voice: "
+                           "the ceiling on the very items a --model is scored on")
     what.add_argument("--held-out", type=int, metavar="N",
                       help="--originals: judge up to N other recordings of each reference's "
                            "speaker against it, not the reference itself (the margin real "
@@ -82,11 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _check(args: argparse.Namespace) -> None:
     """Refuse contradictory or missing inputs before anything slow is loaded."""
-    if sum((bool(args.model), bool(args.codec), args.originals)) != 1:
-        raise ConfigError("pass exactly one of --model DIR (a TTS checkpoint), --codec NAME or "
-                          "--originals")
-    if args.model and not args.sentences:
-        raise ConfigError("--model needs --sentences FILE (one sentence a line)")
+    if sum((bool(args.model), bool(args.codec), args.originals, bool(args.teacher))) != 1:
+        raise ConfigError("pass exactly one of --model DIR (a TTS checkpoint), --codec NAME, "
+                          "--originals or --teacher PLAN")
+    if (args.model or args.teacher) and not args.sentences:
+        what = "--model" if args.model else "--teacher"
+        raise ConfigError(f"{what} needs --sentences FILE (one sentence a line)")
     if (args.codec or args.originals) and args.sentences:
         raise ConfigError("--codec and --originals score the references' own transcripts; "
                           "--sentences does not apply")
@@ -100,8 +107,9 @@ def _check(args: argparse.Namespace) -> None:
                           "--codec or --originals")
     if args.lora and args.speaker_offset:
         raise ConfigError("pass one of --lora and --speaker-offset, not both")
-    if args.max_sentences is not None and not args.model:
-        raise ConfigError("--max-sentences only applies with --model (the others use no sentences)")
+    if args.max_sentences is not None and not (args.model or args.teacher):
+        raise ConfigError("--max-sentences only applies with --model or --teacher (the others "
+                          "use no sentences)")
     if args.held_out is not None and (args.held_out <= 0 or not args.originals):
         raise ConfigError("--held-out takes a positive number of recordings and only applies "
                           "with --originals")
@@ -156,7 +164,8 @@ def main(argv: list[str] | None = None, judges=None) -> int:
 
     params = sampling_params_from_args(args)
     refs = load_references(args.refs, args.limit, args.per_speaker)
-    sentences = load_sentences(args.sentences, args.max_sentences or args.limit) if args.model else []
+    sentences = (load_sentences(args.sentences, args.max_sentences or args.limit)
+                 if args.model or args.teacher else [])
     if args.threads:
         torch.set_num_threads(args.threads)
     judges = judges or Judges(threads=args.threads)
@@ -189,6 +198,14 @@ def main(argv: list[str] | None = None, judges=None) -> int:
                  "repeat_short_prompt": settings.repeat_short_prompt,
                  "voice_match": settings.voice_match,
                  "voice_match_levels": settings.voice_match_levels}
+    elif args.teacher:
+        from vall_e.data.corpus.plan import read_plan_items
+        from vall_e.data.corpus.teachers import make_teachers
+        from vall_e.eval.teacher import evaluate_teacher
+
+        rows = evaluate_teacher(sentences, refs, judges, read_plan_items(args.teacher),
+                                make_teachers(threads=max(args.threads, 1)), progress=say)
+        setup = {"mode": "teacher", "plan": str(args.teacher), "refs": str(args.refs)}
     elif args.originals and args.held_out:
         rows = evaluate_held_out(refs, load_references(args.refs), judges, args.held_out,
                                  progress=say)

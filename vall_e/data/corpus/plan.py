@@ -205,3 +205,24 @@ def write_plan(plan: CorpusPlan, output: Path) -> None:
     tmp = path.with_name(f".{PLAN_FILE}.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
+
+
+def read_plan_items(path: str | Path) -> list[PlanItem]:
+    """The items of a written plan: ``path`` is a ``plan.jsonl`` or the corpus directory
+    holding one."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / PLAN_FILE
+    if not path.is_file():
+        raise DataError(f"corpus plan not found: {path}; give the plan.jsonl that "
+                        "python -m vall_e.data.corpus wrote (or its output directory)")
+    items = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            items.append(PlanItem(**json.loads(line)))
+        except (ValueError, TypeError) as exc:
+            raise DataError(f"{path}, line {number}, is not a corpus plan item ({exc}); give "
+                            "the plan.jsonl that python -m vall_e.data.corpus wrote") from None
+    return items
