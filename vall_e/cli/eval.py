@@ -199,12 +199,10 @@ def main(argv: list[str] | None = None, judges=None) -> int:
                  "voice_match": settings.voice_match,
                  "voice_match_levels": settings.voice_match_levels}
     elif args.teacher:
-        from vall_e.data.corpus.plan import read_plan_items
-        from vall_e.data.corpus.teachers import make_teachers
-        from vall_e.eval.teacher import evaluate_teacher
+        from vall_e.eval.teacher import evaluate_teacher_plan
 
-        rows = evaluate_teacher(sentences, refs, judges, read_plan_items(args.teacher),
-                                make_teachers(threads=max(args.threads, 1)), progress=say)
+        rows = evaluate_teacher_plan(sentences, refs, judges, args.teacher, args.threads,
+                                     progress=say)
         setup = {"mode": "teacher", "plan": str(args.teacher), "refs": str(args.refs)}
     elif args.originals and args.held_out:
         rows = evaluate_held_out(refs, load_references(args.refs), judges, args.held_out,

@@ -8,6 +8,10 @@ and with what settings (voice blend, speed); ``evaluate_teacher`` has that teach
 sentence in every reference's voice and judges it exactly as ``evaluate_model`` judges a
 model, so the two tables compare like with like (WER on the same words, similarity against the
 same references).
+
+This is the one module outside ``vall_e/data/corpus`` allowed to import the teachers
+(``tests/data/corpus/test_no_teacher_at_inference.py``): it scores them as a baseline and is
+imported only by the evaluation command, never by anything that synthesizes for a model.
 """
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from typing import Callable, Sequence
 
 import torch
 
-from vall_e.data.corpus.plan import PlanItem
+from vall_e.data.corpus.plan import PlanItem, read_plan_items
 from vall_e.errors import DataError
 from vall_e.eval.run import Reference, embed_references, score_item, to_judge_rate
 
@@ -61,3 +65,14 @@ def evaluate_teacher(sentences: Sequence[str], refs: Sequence[Reference], judges
                 progress(f"{ref.name}: {text[:40]}")
     return [score_item(row, text, audio16, judges, ref, refs, embeddings)
             for row, text, audio16, ref in spoken]
+
+
+def evaluate_teacher_plan(sentences: Sequence[str], refs: Sequence[Reference], judges,
+                          plan: str, threads: int = 1,
+                          progress: Callable[[str], None] | None = None) -> list[dict]:
+    """``evaluate_teacher`` with the items of the corpus plan ``plan`` (a ``plan.jsonl`` or its
+    corpus directory) and the corpus's own teachers, loaded with ``threads`` threads."""
+    from vall_e.data.corpus.teachers import make_teachers
+
+    return evaluate_teacher(sentences, refs, judges, read_plan_items(plan),
+                            make_teachers(threads=max(threads, 1)), progress=progress)
