@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="quick: the smoke-test stand-ins (no Whisper to load)")
     args = parser.parse_args(argv)
 
+    from vall_e.audio import save_audio
     from vall_e.default_model import default_model_dir
     from vall_e.eval.judges import make_judges
     from vall_e.eval.run import load_references, to_judge_rate
@@ -67,19 +68,14 @@ def main(argv: list[str] | None = None) -> int:
                           for piece, r in zip(spoken.pieces, spoken.results)]
                 piece_errors, words = sum(e for e, _ in pieces), sum(n for _, n in pieces)
                 if args.save:
-                    import soundfile
-
-                    out = Path(args.save) / f"{ref.speaker}-s{seed}-b{batch}.wav"
-                    out.parent.mkdir(parents=True, exist_ok=True)
-                    soundfile.write(out, spoken.audio.numpy(), spoken.sample_rate)
+                    save_audio(Path(args.save) / f"{ref.speaker}-s{seed}-b{batch}.wav",
+                               spoken.audio, spoken.sample_rate)
                 seconds = spoken.audio.numel() / spoken.sample_rate
                 print(f"| {ref.speaker} | {seed} | {batch} | {seconds:.1f} | "
                       f"{whole[0] / whole[1]:.1%} | {piece_errors / words:.1%} |", flush=True)
                 total = totals.setdefault(batch, [0, 0, 0, 0])
-                total[0] += whole[0]
-                total[1] += whole[1]
-                total[2] += piece_errors
-                total[3] += words
+                for i, value in enumerate((*whole, piece_errors, words)):
+                    total[i] += value
     for batch, (we, wn, pe, pn) in sorted(totals.items()):
         print(f"batch {batch}: WER whole {we / wn:.1%}, per piece {pe / pn:.1%} "
               f"({len(refs)} voices x {len(args.seeds)} seeds)")
