@@ -257,6 +257,13 @@ class DataConfig:
     # Needs the mel_rvq codec. Validation never warps
     voice_warp_probability: float = 0.0
     voice_warp_factors: list = field(default_factory=lambda: [0.85, 0.9, 1.1, 1.15])
+    # share of AR+NAR training examples whose voice (target and prompt alike) is tilted by one
+    # of voice_eq_curves smooth gain curves over the mel bins, peaking at voice_eq_db dB or half
+    # that (vall_e.training.voice_warp): timbres no corpus voice has, which the model can only
+    # reproduce by reading the prompt. Independent of the warp; needs the mel_rvq codec
+    voice_eq_probability: float = 0.0
+    voice_eq_db: float = 6.0
+    voice_eq_curves: int = 32
     # phoneme durations for audio no teacher timed: a directory written by
     # `python -m vall_e.align train`; prepare uses it where no <id>.timing.json lies beside the
     # audio (None: such utterances get no durations, which an aligned model cannot train on)
@@ -281,6 +288,15 @@ class DataConfig:
                               f"({self.prompt_seconds}), got {self.min_prompt_seconds}")
         if self.voice_warp_probability > 0 and not factors:
             raise ConfigError("data.voice_warp_probability > 0 needs at least one data.voice_warp_factors entry")
+        from vall_e.training.voice_warp import MAX_EQ_DB
+
+        if not 0.0 <= self.voice_eq_probability <= 1.0:
+            raise ConfigError(f"data.voice_eq_probability must be in [0, 1], got {self.voice_eq_probability}")
+        if not 0.0 < self.voice_eq_db <= MAX_EQ_DB:
+            raise ConfigError(f"data.voice_eq_db must be in (0, {MAX_EQ_DB}] decibels, got {self.voice_eq_db}")
+        if isinstance(self.voice_eq_curves, bool) or not isinstance(self.voice_eq_curves, int) \
+                or self.voice_eq_curves < 1:
+            raise ConfigError(f"data.voice_eq_curves must be a whole number >= 1, got {self.voice_eq_curves!r}")
         for speaker, weight in self.speaker_weights.items():
             if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0:
                 raise ConfigError(f"data.speaker_weights: '{speaker}' has weight {weight!r}; "
@@ -437,10 +453,10 @@ class Config:
             raise ConfigError(f"inference.candidates must be >= 1, and above 1 needs a shared-prefix "
                               f"durations model (model.shared_prefix: true), got "
                               f"{self.inference.candidates}")
-        if self.data.voice_warp_probability > 0 and (self.model.family != "ar_nar"
-                                                     or self.codec.name != "mel_rvq"):
-            raise ConfigError("data.voice_warp_probability warps mel_rvq codes for AR+NAR training; "
-                              f"this is family {self.model.family} with codec {self.codec.name}: set it to 0")
+        for key in ("voice_warp_probability", "voice_eq_probability"):
+            if getattr(self.data, key) > 0 and (self.model.family != "ar_nar" or self.codec.name != "mel_rvq"):
+                raise ConfigError(f"data.{key} changes mel_rvq codes for AR+NAR training; this is "
+                                  f"family {self.model.family} with codec {self.codec.name}: set it to 0")
         if self.data.min_prompt_seconds is not None and self.model.family != "ar_nar":
             raise ConfigError("data.min_prompt_seconds varies the prompt of AR+NAR training; "
                               f"family {self.model.family} lays out its prompt itself: leave it out")

@@ -105,6 +105,14 @@ def test_voice_warp_settings_are_checked():
         Config.from_dict({"data": {"voice_warp_factors": [0.5]}})
     with pytest.raises(ConfigError, match="codec snac"):
         Config.from_dict({"codec": {"name": "snac"}, "data": {"voice_warp_probability": 0.5}})
+    with pytest.raises(ConfigError, match="voice_eq_probability must be in"):
+        Config.from_dict({"data": {"voice_eq_probability": 1.5}})
+    with pytest.raises(ConfigError, match="voice_eq_db"):
+        Config.from_dict({"data": {"voice_eq_db": 0}})
+    with pytest.raises(ConfigError, match="voice_eq_curves"):
+        Config.from_dict({"data": {"voice_eq_curves": 0}})
+    with pytest.raises(ConfigError, match="voice_eq_probability changes mel_rvq codes"):
+        Config.from_dict({"codec": {"name": "snac"}, "data": {"voice_eq_probability": 0.5}})
 
 
 def test_prompt_lengths_spread_between_the_shortest_and_the_longest():

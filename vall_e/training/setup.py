@@ -56,14 +56,18 @@ def _frames(seconds: float | None, codec_info: CodecInfo) -> int | None:
 
 
 def _voice_warper(config: Config):
-    """The training set's voice warper (``data.voice_warp_probability``), or None."""
-    if config.data.voice_warp_probability <= 0:
+    """The training set's voice changer (``data.voice_warp_probability``,
+    ``data.voice_eq_probability``), or None."""
+    data = config.data
+    if data.voice_warp_probability <= 0 and data.voice_eq_probability <= 0:
         return None
     from vall_e.codecs.mel.codec import MelCodec
     from vall_e.training.voice_warp import VoiceWarper
 
     mel_model = MelCodec.from_config(config.codec).model  # Config.validate: mel_rvq only
-    return VoiceWarper(mel_model, config.data.voice_warp_factors, config.data.voice_warp_probability)
+    return VoiceWarper(mel_model, data.voice_warp_factors, data.voice_warp_probability,
+                       eq_probability=data.voice_eq_probability, eq_db=data.voice_eq_db,
+                       eq_count=data.voice_eq_curves, seed=config.train.seed)
 
 
 def setup_ar_nar(config: Config, output_dir: Path, utterances: list[Utterance],
