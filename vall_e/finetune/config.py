@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Union
 
-from vall_e.config import DataConfig, TrainConfig, _build, read_yaml
+from vall_e.config import DataConfig, TrainConfig
+from vall_e.strict_yaml import build_dataclass, read_yaml
 from vall_e.errors import ConfigError
 
 METHODS = ("lora", "full", "offset")
@@ -162,7 +163,7 @@ class FinetuneConfig:
     def from_dict(cls, raw: dict, source: str = "finetune config") -> "FinetuneConfig":
         if isinstance(raw, dict):
             _refuse_unused_sections(raw, source)
-        return _build(cls, raw, source).validate()
+        return build_dataclass(cls, raw, source).validate()
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "FinetuneConfig":

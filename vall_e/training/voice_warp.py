@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from vall_e.codecs.mel.warp import check_factor, warp_log_mel
+from vall_e.codecs.mel.warp import change_codes, check_factor
 
 MAX_EQ_DB = 12.0  # beyond this the tilt is an effect, not a voice
 EQ_COMPONENTS = 3  # cosines over the mel axis: smooth enough to stay a timbre, not a filter comb
@@ -79,17 +79,11 @@ class VoiceWarper:
             eq = rng.randrange(len(self.curves))
         return None if alpha is None and eq is None else VoiceChange(alpha, eq)
 
-    @torch.no_grad()
     def codes(self, index: int, codes: np.ndarray, change: VoiceChange) -> np.ndarray:
         """Utterance ``index``'s ``codes`` [K, T] in the voice ``change`` makes (computed once)."""
         key = (index, change)
         if key not in self._cache:
             source = torch.from_numpy(np.asarray(codes, dtype=np.int64))
-            mel = self.model.dequantize(source[None])
-            if change.alpha is not None and change.alpha != 1.0:
-                mel = warp_log_mel(mel, change.alpha, self.model.spec.sample_rate)
-            if change.eq is not None:
-                mel = mel + self.curves[change.eq][:, None]
-            new, _ = self.model.quantize(mel, source.shape[0])
-            self._cache[key] = new[0].numpy().astype(np.int16)
+            gain = None if change.eq is None else self.curves[change.eq]
+            self._cache[key] = change_codes(self.model, source, change.alpha, gain).numpy().astype(np.int16)
         return self._cache[key]

@@ -1,7 +1,7 @@
 """``CodecTrainConfig``: the recipe for training a ``mel_rvq`` codec, loaded strictly from YAML.
 
-Unknown keys and wrong types are refused with the list of valid keys (the same ``_build`` the
-experiment configs use). Fields in ``FROZEN`` define the codec itself; a rerun on an output
+Unknown keys and wrong types are refused with the list of valid keys (the same
+``vall_e.strict_yaml.build_dataclass`` the experiment configs use). Fields in ``FROZEN`` define the codec itself; a rerun on an output
 directory must keep them, while step counts, batch size, learning rate and threads may change.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from vall_e.config import _build, read_yaml
+from vall_e.strict_yaml import build_dataclass, read_yaml
 from vall_e.errors import ConfigError
 
 FROZEN = ("levels", "codebook_size", "kmeans_sample_frames", "kmeans_iterations", "kmeans_batch",
@@ -85,7 +85,7 @@ class CodecTrainConfig:
 
     @classmethod
     def from_dict(cls, raw: dict, where: str = "codec training config") -> "CodecTrainConfig":
-        return _build(cls, raw, where).validate()
+        return build_dataclass(cls, raw, where).validate()
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "CodecTrainConfig":

@@ -56,14 +56,26 @@ def warp_log_mel(mel: torch.Tensor, alpha: float, sample_rate: int) -> torch.Ten
 
 
 @torch.no_grad()
+def change_codes(model, codes: torch.Tensor, alpha: float | None = None,
+                 gain: torch.Tensor | None = None) -> torch.Tensor:
+    """``mel_rvq`` codes [K, T] of one utterance -> the codes of the same speech with its log-mel
+    frames warped by ``alpha`` (None or 1: not warped) and then offset by ``gain`` [n_mels]
+    (None: no offset), quantized again at the same K levels (``model``: a ``MelModel``)."""
+    if codes.dim() != 2:
+        raise ValueError(f"change_codes takes codes [levels, frames], got shape {tuple(codes.shape)}")
+    warp = alpha is not None and float(alpha) != 1.0
+    if not warp and gain is None:
+        return codes.clone()
+    mel = model.dequantize(codes[None].long())
+    if warp:
+        mel = warp_log_mel(mel, alpha, model.spec.sample_rate)
+    if gain is not None:
+        mel = mel + gain.to(mel)[:, None]
+    new, _ = model.quantize(mel, codes.shape[0])
+    return new[0].to(codes.dtype)
+
+
 def warp_codes(model, codes: torch.Tensor, alpha: float) -> torch.Tensor:
     """``mel_rvq`` codes [K, T] of one utterance -> the codes of the same speech with its voice
     warped by ``alpha`` (``model``: a ``MelModel``), at the same K levels."""
-    if codes.dim() != 2:
-        raise ValueError(f"warp_codes takes codes [levels, frames], got shape {tuple(codes.shape)}")
-    if float(alpha) == 1.0:
-        return codes.clone()
-    mel = model.dequantize(codes[None].long())
-    warped = warp_log_mel(mel, alpha, model.spec.sample_rate)
-    new, _ = model.quantize(warped, codes.shape[0])
-    return new[0].to(codes.dtype)
+    return change_codes(model, codes, alpha)

@@ -11,10 +11,11 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# _build is the strict dict -> dataclass builder shared with the experiment config: reusing it
-# keeps one definition of "unknown key" and "wrong type" errors across every YAML in the project.
-from vall_e.config import _build, read_yaml
 from vall_e.errors import ConfigError
+# build_dataclass is the strict dict -> dataclass builder shared with the experiment config:
+# reusing it keeps one definition of "unknown key" and "wrong type" errors across every YAML in
+# the project.
+from vall_e.strict_yaml import build_dataclass, read_yaml
 
 KOKORO_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
 
@@ -103,7 +104,7 @@ class CorpusRecipe:
     def from_dict(cls, raw: dict, source: str = "corpus recipe") -> CorpusRecipe:
         if isinstance(raw, dict) and raw.get("extends") is not None:
             raw = _extension_defaults(raw, source)
-        recipe = _build(cls, raw, source)
+        recipe = build_dataclass(cls, raw, source)
         _validate(recipe, source)
         return recipe
 
