@@ -157,3 +157,32 @@ def reference_wav(tmp_path_factory) -> Path:
     t = torch.arange(24000) / 24000
     save_audio(path, 0.3 * torch.sin(2 * torch.pi * 180 * t) * (1 + torch.sin(3 * t)), 24000)
     return path
+
+
+@pytest.fixture(scope="session")
+def mel_run(tmp_path_factory):
+    """An untrained 2-layer AR+NAR over a random 2-level mel_rvq codec, saved as a checkpoint."""
+    import torch
+
+    from vall_e.codecs.base import CodecInfo
+    from vall_e.codecs.mel.codec import save_random_mel
+    from vall_e.codecs.mel.vocoder import VocoderSpec
+    from vall_e.config import Config
+    from vall_e.models.checkpoint import build_model, save_checkpoint
+    from vall_e.text import phonemize
+    from vall_e.text.tokenizer import PhonemeTokenizer
+
+    root = tmp_path_factory.mktemp("default")
+    codec_dir = save_random_mel(root / "codec", levels=2, codebook_size=64,
+                                vocoder=VocoderSpec(dim=16, intermediate=32, blocks=1))
+    config = Config.from_dict({
+        "model": {"d_model": 32, "n_layers": 2, "n_heads": 2, "dropout": 0.0},
+        "codec": {"name": "mel_rvq", "path": str(codec_dir), "n_levels": 2},
+        "inference": {"max_ar_steps": 8, "input_prompt_length": 1.0},
+    })
+    tokenizer = PhonemeTokenizer.from_phoneme_lists([phonemize("hello there, how are you", "en-us")])
+    info = CodecInfo("mel_rvq", 24000, 50.0, 2, 64)
+    torch.manual_seed(0)
+    model = build_model(config, tokenizer, info)
+    save_checkpoint(root / "run", model, config, tokenizer, info, step=7)
+    return root, root / "run", codec_dir

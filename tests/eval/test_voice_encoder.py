@@ -119,3 +119,41 @@ def test_the_training_script_goes_from_shards_to_a_saved_encoder(tmp_path):
     assert encoder.config.levels == 4 and encoder.config.n_mels == mel_model.spec.n_mels
     mel = codes_to_log_mel(mel_model, torch.zeros(4, 30, dtype=torch.long), 4)
     assert encoder.embed(mel).shape == (encoder.config.dim,)
+
+
+def test_voice_position_places_a_models_clones_among_its_known_voices(mel_run, tmp_path, capsys):
+    import soundfile as sf
+
+    _, run, codec_dir = mel_run
+    mel_model = load_mel_model(codec_dir)
+    refs = tmp_path / "refs"
+    generator = torch.Generator().manual_seed(0)
+    for voice, loudness in (("v1", 0.05), ("v2", 0.2)):
+        (refs / voice).mkdir(parents=True)
+        for clip in ("a", "b"):
+            sf.write(refs / voice / f"{clip}.wav",
+                     (loudness * torch.randn(24000, generator=generator)).numpy(), 24000)
+            (refs / voice / f"{clip}.txt").write_text("hello there\n")
+    (tmp_path / "sentences.txt").write_text("how are you\n")
+    info = CodecInfo(name="mel_rvq", sample_rate=24000, frame_rate=50.0, n_levels=2, codebook_size=64)
+    rng = np.random.default_rng(0)
+    mels, speakers = [], []
+    with ShardWriter(tmp_path / "shards", info, 8) as writer:
+        for index in range(4):
+            codes = rng.integers(0, 64, size=(2, 30))
+            writer.add(Utterance(f"u{index}", f"known{index % 2}", "text", ["a"], codes), f"u{index}")
+            mels.append(codes_to_log_mel(mel_model, torch.from_numpy(codes), 2))
+            speakers.append(f"known{index % 2}")
+    config = VoiceEncoderConfig(n_mels=mel_model.spec.n_mels, width=16, dim=8, levels=2)
+    save_voice_encoder(train_voice_encoder(mels, speakers, config=config, steps=2, batch_size=4,
+                                           crop_frames=(20, 40)), tmp_path / "enc")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from voice_position import main
+    assert main(["--encoder", str(tmp_path / "enc"), "--model", str(run), "--refs", str(refs),
+                 "--sentences", str(tmp_path / "sentences.txt"), "--data", str(tmp_path / "shards"),
+                 "--seeds", "2", "--threads", "1"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith(("| v1 ", "| v2 "))]
+    assert [row.split(" | ")[0] for row in rows] == ["| v1", "| v2"]
+    for row in rows:  # one recording per voice is its own centroid: cosine 1, nearest itself
+        recordings = row.split(" | ")[1]
+        assert recordings.startswith("1.000 /") and recordings.endswith("/ 100%")
