@@ -74,7 +74,7 @@ def test_saved_and_loaded_encoders_embed_identically(encoder, voices, tmp_path):
     loaded = load_voice_encoder(save_voice_encoder(encoder, tmp_path / "enc"))
     assert loaded.config == encoder.config
     assert torch.allclose(loaded.embed(mel), encoder.embed(mel))
-    with pytest.raises(CheckpointError, match="no voice encoder"):
+    with pytest.raises(CheckpointError, match="not a voice encoder directory"):
         load_voice_encoder(tmp_path / "missing")
 
 

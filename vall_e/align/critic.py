@@ -13,17 +13,18 @@ from __future__ import annotations
 import json
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 from torch.nn.utils.rnn import pad_sequence
 
 from vall_e.errors import ConfigError, DataError
+from vall_e.module_files import save_module
 
 CRITIC_DIR = "critic"  # where a model package keeps its critic
 CONFIG_FILE = "critic.json"
@@ -87,12 +88,7 @@ def save_critic(critic: PhonemeCritic, directory: str | Path, vocab: list[str],
                 dtype: torch.dtype | None = None) -> Path:
     """Write the critic; ``dtype`` stores its weights in another float type (a package keeps
     bfloat16; loading copies them back into float32 parameters)."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    state = {k: (v.to(dtype) if dtype is not None else v).contiguous()
-             for k, v in critic.state_dict().items()}
-    save_file(state, directory / WEIGHTS_FILE)
-    (directory / CONFIG_FILE).write_text(json.dumps(asdict(critic.config), indent=1) + "\n")
+    directory = save_module(critic, critic.config, directory, WEIGHTS_FILE, CONFIG_FILE, dtype)
     (directory / VOCAB_FILE).write_text(json.dumps(vocab, ensure_ascii=False) + "\n")
     return directory
 

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 
 from vall_e.errors import ConfigError
+from vall_e.module_files import save_module
 
 CONFIG_FILE = "aligner.json"
 WEIGHTS_FILE = "aligner.safetensors"
@@ -128,11 +129,7 @@ def monotonic_durations(log_attn: torch.Tensor) -> np.ndarray:
 
 
 def save_aligner(aligner: Aligner, directory: str | Path) -> Path:
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in aligner.state_dict().items()}, directory / WEIGHTS_FILE)
-    (directory / CONFIG_FILE).write_text(json.dumps(asdict(aligner.config), indent=1) + "\n")
-    return directory
+    return save_module(aligner, aligner.config, directory, WEIGHTS_FILE, CONFIG_FILE)
 
 
 def load_aligner(directory: str | Path) -> Aligner:

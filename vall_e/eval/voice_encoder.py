@@ -16,15 +16,16 @@ from __future__ import annotations
 import json
 import random
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from vall_e.errors import CheckpointError, DataError
+from vall_e.module_files import save_module
 
 CONFIG_FILE = "voice_encoder.json"
 WEIGHTS_FILE = "voice_encoder.safetensors"
@@ -133,20 +134,18 @@ def train_voice_encoder(mels: Sequence[torch.Tensor], speakers: Sequence[str], *
 
 
 def save_voice_encoder(encoder: VoiceEncoder, directory: str | Path) -> Path:
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in encoder.state_dict().items()}, directory / WEIGHTS_FILE)
-    (directory / CONFIG_FILE).write_text(json.dumps(asdict(encoder.config), indent=1) + "\n")
-    return directory
+    return save_module(encoder, encoder.config, directory, WEIGHTS_FILE, CONFIG_FILE)
 
 
 def load_voice_encoder(directory: str | Path) -> VoiceEncoder:
     directory = Path(directory)
-    if not (directory / CONFIG_FILE).is_file() or not (directory / WEIGHTS_FILE).is_file():
-        raise CheckpointError(f"no voice encoder in {directory}: train one with "
-                              "python scripts/train_voice_encoder.py --out DIR")
-    encoder = VoiceEncoder(VoiceEncoderConfig(**json.loads((directory / CONFIG_FILE).read_text())))
-    encoder.load_state_dict(load_file(directory / WEIGHTS_FILE))
+    try:
+        encoder = VoiceEncoder(VoiceEncoderConfig(**json.loads((directory / CONFIG_FILE).read_text())))
+        encoder.load_state_dict(load_file(directory / WEIGHTS_FILE))
+    except (OSError, ValueError, TypeError, RuntimeError) as exc:
+        raise CheckpointError(f"{directory}: not a voice encoder directory "
+                              f"({' '.join(str(exc).split())}); train one with "
+                              "python scripts/train_voice_encoder.py --out DIR") from None
     return encoder.eval()
 
 
