@@ -11,7 +11,8 @@ from --data (the model's training shards). For each voice, one row: how close it
 and the model's clones (--max-sentences x --seeds) are to the own voice and to the nearest
 other, and how often the own voice is the nearest of all. A model that reads voices from its
 prompt puts its clones nearest their own voice about as often as the recordings are.
-Use an encoder that was not trained toward the model being judged.
+Use an encoder that was not trained toward the model being judged. --lora scores a fine-tuned
+voice (give --refs that voice alone).
 """
 import argparse
 import sys
@@ -34,6 +35,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--encoder", required=True, help="scripts/train_voice_encoder.py output")
     parser.add_argument("--model", required=True, help="AR+NAR checkpoint or package directory")
+    parser.add_argument("--lora", help="a voice's LoRA adapter (python -m vall_e.finetune) merged at load")
     parser.add_argument("--refs", required=True, help="<voice>/<clip>.wav + .txt, 2+ clips a voice")
     parser.add_argument("--sentences", required=True, help="one sentence per line")
     parser.add_argument("--data", required=True, help="the model's training shards (the known voices)")
@@ -46,7 +48,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     encoder = load_voice_encoder(args.encoder)
     levels = encoder.config.levels
-    engine = load_engine(args.model, "cpu")
+    engine = load_engine(args.model, "cpu", lora=args.lora)
     if engine.codec.info.name != "mel_rvq":
         raise ConfigError(f"{args.model} speaks through {engine.codec.info.name}; the voice encoder "
                           "reads mel_rvq log-mel: give a model over the mel_rvq codec")
