@@ -22,23 +22,15 @@ from vall_e.codecs.mel.codec import load_mel_model
 from vall_e.data.shards import load_prepared
 from vall_e.errors import ConfigError
 from vall_e.eval.voice_encoder import (
-    VoiceEncoderConfig, codes_to_log_mel, save_voice_encoder, train_voice_encoder,
+    VoiceEncoderConfig, audio_to_log_mel, save_voice_encoder, shard_log_mels, train_voice_encoder,
 )
-
-
-def audio_log_mel(mel_model, wav: Path, levels: int) -> torch.Tensor:
-    """A recording through the codec (analysis, quantize to ``levels``): the log-mel the
-    encoder reads, made as the training data's was."""
-    with torch.inference_mode():
-        audio = load_audio(wav, mel_model.spec.sample_rate)
-        codes, _ = mel_model.quantize(mel_model.analysis(audio.reshape(1, -1)), levels)
-    return codes_to_log_mel(mel_model, codes[0], levels)
 
 
 def heldout_report(encoder, mel_model, directory: Path, levels: int) -> str:
     embeddings, voices = [], []
     for wav in sorted(directory.rglob("*.wav")):
-        embeddings.append(encoder.embed(audio_log_mel(mel_model, wav, levels)))
+        audio = load_audio(wav, mel_model.spec.sample_rate)
+        embeddings.append(encoder.embed(audio_to_log_mel(mel_model, audio, levels)))
         voices.append(wav.parent.name)
     if len(set(voices)) < 2:
         raise ConfigError(f"--heldout {directory} needs clips of at least 2 voices in <voice>/ folders")
@@ -66,9 +58,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     mel_model = load_mel_model(args.codec)
     _, utterances = load_prepared(args.data)
-    mels = [codes_to_log_mel(mel_model, torch.from_numpy(u.codes.astype("int64")), args.levels)
-            for u in utterances]
-    speakers = [u.speaker for u in utterances]
+    mels, speakers = shard_log_mels(mel_model, utterances, args.levels)
     print(f"{len(mels)} utterances, {len(set(speakers))} voices", file=sys.stderr)
     config = VoiceEncoderConfig(n_mels=mels[0].shape[0], levels=args.levels)
     encoder = train_voice_encoder(mels, speakers, config=config, steps=args.steps,

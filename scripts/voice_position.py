@@ -16,19 +16,17 @@ voice (give --refs that voice alone).
 """
 import argparse
 import sys
-from pathlib import Path
-
 import torch
 
 from vall_e.cli.common import run_main
 from vall_e.data.shards import load_prepared
 from vall_e.errors import ConfigError
 from vall_e.eval.run import load_references, load_sentences
-from vall_e.eval.voice_encoder import centroid, codes_to_log_mel, load_voice_encoder, voice_positions
+from vall_e.audio import load_audio
+from vall_e.eval.voice_encoder import (
+    audio_to_log_mel, centroid, load_voice_encoder, shard_log_mels, voice_positions,
+)
 from vall_e.inference.loader import load_engine
-
-sys.path.insert(0, str(Path(__file__).parent))
-from train_voice_encoder import audio_log_mel  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -55,9 +53,8 @@ def main(argv=None) -> int:
     mel_model = engine.codec.model
     _, utterances = load_prepared(args.data)
     known: dict[str, list] = {}
-    for u in utterances:
-        mel = codes_to_log_mel(mel_model, torch.from_numpy(u.codes.astype("int64")), levels)
-        known.setdefault(u.speaker, []).append(encoder.embed(mel))
+    for mel, name in zip(*shard_log_mels(mel_model, utterances, levels)):
+        known.setdefault(name, []).append(encoder.embed(mel))
     clips: dict[str, list] = {}
     for ref in load_references(args.refs):
         clips.setdefault(ref.speaker, []).append(ref)
@@ -68,7 +65,9 @@ def main(argv=None) -> int:
         if len(refs) < 2:
             raise ConfigError(f"voice {voice} has one clip in {args.refs}; it needs a reference and "
                               "at least one other recording")
-        recordings = [encoder.embed(audio_log_mel(mel_model, r.wav, levels)) for r in refs[1:]]
+        rate = mel_model.spec.sample_rate
+        recordings = [encoder.embed(audio_to_log_mel(mel_model, load_audio(r.wav, rate), levels))
+                      for r in refs[1:]]
         centroids = {name: centroid(e) for name, e in known.items() if name != voice}
         centroids[voice] = centroid(recordings)
         speaker = engine.create_speaker(refs[0].wav, transcript=refs[0].text)
@@ -77,9 +76,7 @@ def main(argv=None) -> int:
             params = engine.default_sampling.with_changes(seed=seed)
             for text in sentences:
                 result = engine.synthesize([text], speaker, params, engine.defaults)[0]
-                with torch.inference_mode():
-                    codes, _ = mel_model.quantize(mel_model.analysis(result.audio.reshape(1, -1)), levels)
-                clones.append(encoder.embed(codes_to_log_mel(mel_model, codes[0], levels)))
+                clones.append(encoder.embed(audio_to_log_mel(mel_model, result.audio, levels)))
         a, b = voice_positions(recordings, voice, centroids), voice_positions(clones, voice, centroids)
         print(f"| {voice} | {a.own:.3f} / {a.nearest_other:.3f} / {a.own_nearest:.0%} | "
               f"{b.own:.3f} / {b.nearest_other:.3f} / {b.own_nearest:.0%} |", flush=True)

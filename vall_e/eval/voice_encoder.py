@@ -82,6 +82,21 @@ def codes_to_log_mel(mel_model, codes: torch.Tensor, levels: int) -> torch.Tenso
         return mel_model.dequantize(codes[None, :levels].long())[0].float()
 
 
+def audio_to_log_mel(mel_model, audio: torch.Tensor, levels: int) -> torch.Tensor:
+    """A waveform [S] at the codec's rate through the codec (analysis, quantized to ``levels``):
+    the log-mel the encoder reads, made as the shards' was."""
+    with torch.inference_mode():
+        codes, _ = mel_model.quantize(mel_model.analysis(audio.reshape(1, -1)), levels)
+    return codes_to_log_mel(mel_model, codes[0], levels)
+
+
+def shard_log_mels(mel_model, utterances, levels: int) -> tuple[list[torch.Tensor], list[str]]:
+    """Prepared utterances (``vall_e.data.shards``) -> (their log-mels, their speakers)."""
+    mels = [codes_to_log_mel(mel_model, torch.from_numpy(u.codes.astype("int64")), levels)
+            for u in utterances]
+    return mels, [u.speaker for u in utterances]
+
+
 def _crop(mel: torch.Tensor, frames: int, rng: random.Random) -> torch.Tensor:
     if mel.shape[1] <= frames:
         return F.pad(mel, (0, frames - mel.shape[1]), value=float(mel.min()))
