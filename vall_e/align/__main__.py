@@ -1,6 +1,8 @@
 """``python -m vall_e.align train --data DIR --out DIR [--steps N]`` trains the aligner on
 prepared shards; ``python -m vall_e.align eval --aligner DIR --data DIR`` prints its mean
-boundary error against the shards' teacher durations; ``python -m vall_e.align critic --model
+boundary error against the shards' teacher durations on the items training held out (with and
+without its calibrated shift); ``python -m vall_e.align calibrate --aligner DIR --data DIR``
+chooses that shift again on the training side of the shards and writes it into the aligner; ``python -m vall_e.align critic --model
 MODEL --data DIR --out DIR`` trains the phoneme critic that ranks a durations model's level-0
 candidates (``vall_e.align.critic``), on the model's own text ids. Errors are one line, exit
 status 2."""
@@ -27,6 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--aligner", required=True)
     evaluate.add_argument("--data", required=True)
     evaluate.add_argument("--limit", type=int, default=200, help="utterances to measure")
+    evaluate.add_argument("--all", action="store_true",
+                          help="measure on every timed utterance, not only the held-out ones "
+                               "(for shards the aligner was not trained on)")
+    calibrate = sub.add_parser("calibrate", help="choose the boundary shift on teacher durations")
+    calibrate.add_argument("--aligner", required=True)
+    calibrate.add_argument("--data", required=True, help="prepared shards with teacher durations")
     critic = sub.add_parser("critic", help="train the phoneme critic for a model's candidates")
     critic.add_argument("--model", required=True,
                         help="the TTS model directory whose text ids the critic learns")
@@ -44,8 +52,10 @@ def main(argv: list[str] | None = None) -> int:
                                    batch_size=args.batch_size, seed=args.seed)
         elif args.command == "critic":
             report = _train_critic(args)
+        elif args.command == "calibrate":
+            report = _calibrate(args.aligner, args.data)
         else:
-            report = _evaluate(args.aligner, args.data, args.limit)
+            report = _evaluate(args.aligner, args.data, args.limit, args.all)
     except VallEError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -69,20 +79,41 @@ def _train_critic(args) -> dict:
                         batch_size=args.batch_size, seed=args.seed)
 
 
-def _evaluate(aligner_dir: str, data_dir: str, limit: int) -> dict:
+def _load(aligner_dir: str):
     from pathlib import Path
 
     from vall_e.align.model import load_aligner
-    from vall_e.align.train import VOCAB_FILE, boundary_error_ms
-    from vall_e.data.shards import load_prepared
+    from vall_e.align.train import VOCAB_FILE
     from vall_e.text.tokenizer import PhonemeTokenizer
 
-    aligner = load_aligner(aligner_dir)
-    tokenizer = PhonemeTokenizer.load(Path(aligner_dir) / VOCAB_FILE)
-    info, utterances = load_prepared(data_dir)
-    items = [u for u in utterances if u.durations is not None][:limit]
-    return {"items": len(items),
-            "boundary_error_ms": round(boundary_error_ms(aligner, tokenizer, items, info.frame_rate), 2)}
+    return load_aligner(aligner_dir), PhonemeTokenizer.load(Path(aligner_dir) / VOCAB_FILE)
+
+
+def _evaluate(aligner_dir: str, data_dir: str, limit: int, every_item: bool) -> dict:
+    from vall_e.align.train import aligner_split, boundary_error_ms
+
+    aligner, tokenizer = _load(aligner_dir)
+    info, train, val = aligner_split(data_dir)
+    items = [u for u in (train + val if every_item else val) if u.durations is not None][:limit]
+    return {"items": len(items), "held_out": not every_item,
+            "boundary_shift": aligner.config.boundary_shift,
+            "boundary_error_ms": round(boundary_error_ms(aligner, tokenizer, items,
+                                                         info.frame_rate), 2),
+            "boundary_error_ms_unshifted": round(boundary_error_ms(aligner, tokenizer, items,
+                                                                   info.frame_rate, shift=0), 2)}
+
+
+def _calibrate(aligner_dir: str, data_dir: str) -> dict:
+    from vall_e.align.model import save_aligner
+    from vall_e.align.train import CALIBRATION_ITEMS, aligner_split, calibrate_shift
+
+    aligner, tokenizer = _load(aligner_dir)
+    _, train, _ = aligner_split(data_dir)
+    before = aligner.config.boundary_shift
+    aligner.config.boundary_shift = calibrate_shift(aligner, tokenizer, train[:CALIBRATION_ITEMS])
+    save_aligner(aligner, aligner_dir)
+    return {"boundary_shift": aligner.config.boundary_shift, "was": before,
+            "calibrated_on": min(CALIBRATION_ITEMS, len(train))}
 
 
 if __name__ == "__main__":

@@ -90,6 +90,10 @@ class FinetuneData:
     min_seconds: Optional[float] = None
     max_seconds: Optional[float] = None
     prompt_seconds: Optional[float] = None
+    # aligner directory (python -m vall_e.align train) that times clips without a teacher
+    # .timing.json; an AR+NAR base with phoneme alignment (the default) needs it for a
+    # user's own recordings: data/aligner is the one trained on the default corpus
+    aligner: Optional[str] = None
     val_fraction: float = 0.2  # held-out clips: the before/after loss is measured on them
     # share of steps that also train speech-to-IPA (AR+NAR models with the stt task): the
     # fine-tune is about the voice, so none by default

@@ -43,6 +43,14 @@ def speaker_utterances(config: Config, speaker_data: str | Path, base: BaseModel
     if len(utterances) < 2:
         raise DataError(f"{speaker_data} gave {len(utterances)} usable clip(s); a fine-tune "
                         "needs at least 2 (some are held out to measure it)")
+    untimed = [u.id for u in utterances if u.durations is None]
+    if untimed and getattr(base.model, "pointer", None) is not None:
+        # the base reads each frame's phoneme: training it on clips without durations fails
+        raise DataError(
+            f"{len(untimed)} of {len(utterances)} clips in {speaker_data} have no phoneme "
+            f"durations (e.g. {untimed[0]}: no .timing.json and no aligner), which this base "
+            "(model.alignment: durations/pointer) needs: set data.aligner: data/aligner in "
+            f"the recipe and prepare again (remove {config.data.path})")
     return speakers[0], utterances
 
 
