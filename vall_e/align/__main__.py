@@ -2,8 +2,8 @@
 prepared shards; ``python -m vall_e.align eval --aligner DIR --data DIR`` prints its mean
 boundary error against the shards' teacher durations on the items training held out (with and
 without its calibrated shift); ``python -m vall_e.align calibrate --aligner DIR --data DIR``
-chooses that shift again on the training side of the shards and writes it into the aligner; ``python -m vall_e.align critic --model
-MODEL --data DIR --out DIR`` trains the phoneme critic that ranks a durations model's level-0
+chooses that shift again on the training side of the shards and writes it into the aligner;
+``python -m vall_e.align critic --model MODEL --data DIR --out DIR`` trains the phoneme critic that ranks a durations model's level-0
 candidates (``vall_e.align.critic``), on the model's own text ids. Errors are one line, exit
 status 2."""
 from __future__ import annotations
@@ -95,12 +95,11 @@ def _evaluate(aligner_dir: str, data_dir: str, limit: int, every_item: bool) -> 
     aligner, tokenizer = _load(aligner_dir)
     info, train, val = aligner_split(data_dir)
     items = [u for u in (train + val if every_item else val) if u.durations is not None][:limit]
+    shifted, unshifted = boundary_error_ms(aligner, tokenizer, items, info.frame_rate)
     return {"items": len(items), "held_out": not every_item,
             "boundary_shift": aligner.config.boundary_shift,
-            "boundary_error_ms": round(boundary_error_ms(aligner, tokenizer, items,
-                                                         info.frame_rate), 2),
-            "boundary_error_ms_unshifted": round(boundary_error_ms(aligner, tokenizer, items,
-                                                                   info.frame_rate, shift=0), 2)}
+            "boundary_error_ms": round(shifted, 2),
+            "boundary_error_ms_unshifted": round(unshifted, 2)}
 
 
 def _calibrate(aligner_dir: str, data_dir: str) -> dict:
