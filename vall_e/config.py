@@ -97,6 +97,21 @@ class ModelConfig:
     # shared_prefix, training only: share of items whose frames are cut to a random window (the
     # text and prompt stay whole), as a streamed window sees them
     frame_crop_probability: float = 0.0
+    # shared_prefix only: > 0 gives the network the prompt's voice as one vector too. A frozen
+    # speaker encoder (vall_e.models.voice_encoder, trained on the corpus's voices by
+    # scripts/train_voice_encoder.py) reads the prompt's first ``voice_levels`` codec levels as
+    # log-mel; a learned projection of its ``voice_dim``-wide embedding is added to every prefix
+    # position and every frame (vall_e.models.voice_conditioning). The network otherwise reads
+    # the voice only by attending to the prompt's frames, and a small one learns to recognise
+    # the voices it was trained on rather than to read a new one (docs/default-model.md)
+    voice_dim: int = 0
+    voice_levels: int = 4  # codec levels the encoder reads (its log-mel is their sum)
+    voice_width: int = 192  # the encoder's channels
+    voice_mels: int = 100  # mel bins of a codec frame's log-mel
+    voice_stack: int = 2  # log-mel frames per codec frame (mel_rvq stacks two)
+    # a voice encoder directory: the encoder and the codec (codec.path) are copied into a run's
+    # fresh weights from here; a checkpoint carries them, so loading one never reads it
+    voice_encoder: Optional[str] = None
     # ----- family: llm only -----
     layout: Optional[str] = None  # "flat" (any codec, trained here) or "orpheus" (SNAC ids)
     text_units: str = "phonemes"  # flat layout: "phonemes" or "characters"
@@ -158,6 +173,12 @@ class ModelConfig:
                                                           and not self.shared_prefix):
             raise ConfigError(f"model.frame_crop_probability must be in [0, 1) and needs "
                               f"model.shared_prefix: true, got {self.frame_crop_probability}")
+        if self.voice_dim < 0 or (self.voice_dim and not self.shared_prefix):
+            raise ConfigError(f"model.voice_dim must be >= 0 and needs model.shared_prefix: true "
+                              f"(a durations model), got {self.voice_dim}")
+        if self.voice_dim and min(self.voice_levels, self.voice_width, self.voice_mels,
+                                  self.voice_stack) < 1:
+            raise ConfigError("model.voice_levels, voice_width, voice_mels and voice_stack must be >= 1")
         if self.alignment == "none":
             return
         if self.family != "ar_nar":

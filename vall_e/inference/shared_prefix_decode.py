@@ -39,6 +39,7 @@ class EncodedPrefix:
     n_text: list[int]
     n_prompt: list[int]
     passer: object = None  # vall_e.compile.FramePasser: the passes compiled; None: eager
+    voices: list = None  # per item: the prompt's voice vector [d] (model.voice_dim), or None
 
 
 def _check(model, speed: float) -> None:
@@ -55,7 +56,8 @@ def encode_prefix(model, text: list[torch.Tensor], prompts: list[torch.Tensor],
     """One pass over each item's prefix; the cache keeps its keys and values. Later passes
     run through ``passer`` (``vall_e.compile.FramePasser``) when one is given."""
     _check(model, 1.0)
-    sequences = [layout.prefix_sequence(model, t, p) for t, p in zip(text, prompts)]
+    voices = [layout.voice_vector(model, p) for p in prompts]
+    sequences = [layout.prefix_sequence(model, t, p, v) for t, p, v in zip(text, prompts, voices)]
     positions = [layout.prefix_positions(model, len(t), p.shape[-1]) for t, p in zip(text, prompts)]
     batch = model.pack(sequences, [torch.zeros(s.shape[0], dtype=torch.long) for s in sequences],
                        positions)
@@ -63,7 +65,7 @@ def encode_prefix(model, text: list[torch.Tensor], prompts: list[torch.Tensor],
     hidden = model.hidden_states(batch.x, batch.positions, batch.valid, causal=False, cache=cache)
     logits = [model.duration_head(hidden[row, :len(t)]) for row, t in enumerate(text)]
     return EncodedPrefix(cache, batch.valid, logits, [len(t) for t in text],
-                         [p.shape[-1] for p in prompts], passer)
+                         [p.shape[-1] for p in prompts], passer, voices)
 
 
 def durations(model, prefix: EncodedPrefix, speed: float = 1.0,
@@ -106,8 +108,8 @@ def _window_inputs(model, prefix: EncodedPrefix, text, lengths, windows):
     """Each item's span, its frames' conditioning and its positions: the same for every pass
     over a window."""
     spans = [(w.context, w.end) for w in windows]
-    conditioning = [layout.frame_conditioning(model, t, d, c, e)
-                    for t, d, (c, e) in zip(text, lengths, spans)]
+    conditioning = [layout.frame_conditioning(model, t, d, c, e, v)
+                    for t, d, (c, e), v in zip(text, lengths, spans, prefix.voices)]
     positions = [layout.pass_positions(model, n_text, n_prompt, c, e - c)
                  for n_text, n_prompt, (c, e) in zip(prefix.n_text, prefix.n_prompt, spans)]
     return spans, conditioning, positions
@@ -182,7 +184,8 @@ def _keep_rows(prefix: EncodedPrefix, rows: list[int]) -> EncodedPrefix:
     prefix.cache.reorder(index)
     return EncodedPrefix(prefix.cache, prefix.valid[index],
                          [prefix.duration_logits[j] for j in rows], [prefix.n_text[j] for j in rows],
-                         [prefix.n_prompt[j] for j in rows], prefix.passer)
+                         [prefix.n_prompt[j] for j in rows], prefix.passer,
+                         [prefix.voices[j] for j in rows])
 
 
 def _fill_kept(model, text: list[torch.Tensor], prefix: EncodedPrefix, lengths: list[torch.Tensor],

@@ -30,6 +30,7 @@ from vall_e.models.guided_attention import AttentionProbe, GuideSpan
 from vall_e.models import shared_prefix
 from vall_e.models.parallel_level0 import DurationsModeEmbeddings, durations_loss, level0_loss
 from vall_e.models.pointer import PointerConditioning, duration_loss, onset_targets
+from vall_e.models.voice_conditioning import VoiceConditioning
 from vall_e.models.layers import (
     Block,
     KVCache,
@@ -89,6 +90,9 @@ class ARNARModel(nn.Module):
         self.register_parameter("speaker_offset", None)
         self.gradient_checkpointing = False  # train.gradient_checkpointing
         self.apply(self._init_weights)
+        # model.voice_dim: the prompt's voice as one vector (a frozen speaker encoder and a
+        # zero-initialised projection, so it is built after the initialisation above)
+        self.voice = (VoiceConditioning(config, codebook_size, d) if config.voice_dim > 0 else None)
 
     @staticmethod
     def _init_weights(module: nn.Module) -> None:

@@ -30,13 +30,22 @@ from vall_e.models.pointer import duration_loss, onset_targets
 MIN_CROP_FRAMES = 25  # half a second at 50 Hz: shorter windows teach nothing a stream needs
 
 
-def prefix_sequence(model, text_ids: torch.Tensor, prompt: torch.Tensor) -> torch.Tensor:
-    """[text] [prompt frames] [SEP] -> [L, d]; text token k sits at row k."""
+def voice_vector(model, prompt: torch.Tensor) -> torch.Tensor | None:
+    """The prompt's voice vector [d] (``model.voice_dim``), or None for a model without one."""
+    return None if model.voice is None else model.voice(prompt)
+
+
+def prefix_sequence(model, text_ids: torch.Tensor, prompt: torch.Tensor,
+                    voice: torch.Tensor | None = None) -> torch.Tensor:
+    """[text] [prompt frames] [SEP] -> [L, d]; text token k sits at row k. ``voice``: the
+    prompt's ``voice_vector``, added to every position (computed here when not given)."""
     parts = [model.text_embedding(text_ids)]
     if prompt.shape[-1] > 0:
         parts.append(model.embed_frames(prompt))
     parts.append(model.special(model.sep_id))
     prefix = torch.cat(parts)
+    if model.voice is not None:
+        prefix = prefix + (voice_vector(model, prompt) if voice is None else voice)
     return prefix if model.speaker_offset is None else prefix + model.speaker_offset
 
 
@@ -63,9 +72,11 @@ def mode_token(model, level: int) -> torch.Tensor:
 
 
 def frame_conditioning(model, text_ids: torch.Tensor, durations: torch.Tensor, start: int,
-                       end: int) -> torch.Tensor:
-    """Phoneme conditioning [end - start, d] of frames start..end-1."""
-    return model.pointer.frames(text_ids, durations)[start:end]
+                       end: int, voice: torch.Tensor | None = None) -> torch.Tensor:
+    """Phoneme conditioning [end - start, d] of frames start..end-1, plus the prompt's
+    ``voice`` vector on every frame when the model has one."""
+    conditioning = model.pointer.frames(text_ids, durations)[start:end]
+    return conditioning if voice is None else conditioning + voice
 
 
 def level0_inputs(model, conditioning: torch.Tensor, codes: torch.Tensor,
@@ -88,9 +99,10 @@ def _item(model, text_ids: torch.Tensor, prompt: torch.Tensor, durations: torch.
     """What every training pass over frames start..end-1 of one item needs: its prefix, the
     prefix's positions, the pass's positions and the frames' conditioning."""
     n_text, n_prompt = len(text_ids), prompt.shape[-1]
-    return (prefix_sequence(model, text_ids, prompt), prefix_positions(model, n_text, n_prompt),
+    voice = voice_vector(model, prompt)
+    return (prefix_sequence(model, text_ids, prompt, voice), prefix_positions(model, n_text, n_prompt),
             pass_positions(model, n_text, n_prompt, start, end - start),
-            frame_conditioning(model, text_ids, durations, start, end))
+            frame_conditioning(model, text_ids, durations, start, end, voice))
 
 
 def crop_window(length: int, probability: float, generator: torch.Generator | None = None):

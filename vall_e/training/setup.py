@@ -70,6 +70,22 @@ def _voice_warper(config: Config):
                        eq_count=data.voice_eq_curves, seed=config.train.seed)
 
 
+def _start_voice_conditioning(config: Config, model) -> None:
+    """``model.voice_dim``: a run started from a checkpoint that has a voice encoder
+    (``train.init_from``) keeps it and its trained projection; otherwise the frozen encoder
+    and the codec's codebooks are copied in from ``model.voice_encoder`` and ``codec.path``."""
+    from vall_e.models.voice_conditioning import fill_voice_conditioning
+
+    if bool(model.voice.codebooks.abs().sum() > 0):
+        log.info("model.voice_dim: the voice encoder and projection of train.init_from are kept")
+        return
+    if not config.model.voice_encoder:
+        raise ConfigError("model.voice_dim needs a trained voice encoder: set model.voice_encoder "
+                          "to a directory from scripts/train_voice_encoder.py (or train.init_from a "
+                          "checkpoint that has one)")
+    fill_voice_conditioning(model.voice, config.model.voice_encoder, config.codec.path)
+
+
 def setup_ar_nar(config: Config, output_dir: Path, utterances: list[Utterance],
                  codec_info: CodecInfo, resume: bool) -> TrainingSetup:
     from vall_e.models.checkpoint import build_model, save_checkpoint
@@ -84,6 +100,8 @@ def setup_ar_nar(config: Config, output_dir: Path, utterances: list[Utterance],
     else:
         tokenizer = _vocab(output_dir, (u.phonemes for u in utterances), resume)
         model = build_model(config, tokenizer, codec_info)
+    if model.voice is not None and not resume:
+        _start_voice_conditioning(config, model)
     module = ARNARLightning(model, config)
 
     def export(directory: Path, module: L.LightningModule, step: int) -> None:
