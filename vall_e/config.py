@@ -112,6 +112,10 @@ class ModelConfig:
     # a voice encoder directory: the encoder and the codec (codec.path) are copied into a run's
     # fresh weights from here; a checkpoint carries them, so loading one never reads it
     voice_encoder: Optional[str] = None
+    # voice_dim, training only: share of items whose prompt frames the network does not see (the
+    # vector still reads them), so the voice must come from the vector there. A network that
+    # already knows its training voices from their frames otherwise has no use for the vector
+    voice_prompt_dropout: float = 0.0
     # ----- family: llm only -----
     layout: Optional[str] = None  # "flat" (any codec, trained here) or "orpheus" (SNAC ids)
     text_units: str = "phonemes"  # flat layout: "phonemes" or "characters"
@@ -176,6 +180,9 @@ class ModelConfig:
         if self.voice_dim < 0 or (self.voice_dim and not self.shared_prefix):
             raise ConfigError(f"model.voice_dim must be >= 0 and needs model.shared_prefix: true "
                               f"(a durations model), got {self.voice_dim}")
+        if not 0 <= self.voice_prompt_dropout < 1 or (self.voice_prompt_dropout and not self.voice_dim):
+            raise ConfigError(f"model.voice_prompt_dropout must be in [0, 1) and needs model.voice_dim > 0, "
+                              f"got {self.voice_prompt_dropout}")
         if self.voice_dim and min(self.voice_levels, self.voice_width, self.voice_mels,
                                   self.voice_stack) < 1:
             raise ConfigError("model.voice_levels, voice_width, voice_mels and voice_stack must be >= 1")
@@ -364,8 +371,15 @@ class TrainConfig:
     # wall-clock cap on fit (None: none): training stops at the first step past it and exports
     # that step as usual, so a run on a lent GPU with a hard lease ends with its checkpoints
     max_minutes: Optional[float] = None
+    # names (or name prefixes) of the only parameters the run trains, e.g. [voice.projection]
+    # to teach a new module to a network that stays as it was; null trains every parameter
+    trainable: Optional[list] = None
 
     def validate(self) -> None:
+        if self.trainable is not None and (not self.trainable or not all(
+                isinstance(name, str) and name for name in self.trainable)):
+            raise ConfigError(f"train.trainable must be a non-empty list of parameter names or "
+                              f"prefixes (or null: train everything), got {self.trainable}")
         if self.max_minutes is not None and not self.max_minutes > 0:
             raise ConfigError(f"train.max_minutes must be positive (or null: no limit), got {self.max_minutes}")
         if self.precision not in ("32-true", "32", "bf16-mixed", "16-mixed", "bf16-true"):

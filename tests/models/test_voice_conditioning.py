@@ -181,3 +181,20 @@ def test_voice_conditioning_needs_a_shared_prefix_model():
         ModelConfig(alignment="durations", voice_dim=8).validate()
     with pytest.raises(ConfigError, match="model.voice_dim"):
         ModelConfig(alignment="durations", shared_prefix=True, voice_dim=-1).validate()
+
+
+def test_prompt_dropout_hides_the_prompt_frames_but_not_the_vector(codec_and_encoder):
+    model = _filled(codec_and_encoder, voice_prompt_dropout=0.99).train()
+    torch.nn.init.normal_(model.voice.projection.weight)
+    text, prompts, _, durations = _items()
+    torch.manual_seed(0)
+    prefix, positions, _, frames = shared_prefix._item(model, text[0], prompts[0], durations[0], 0, 8)
+    voice = shared_prefix.voice_vector(model, prompts[0])
+    assert prefix.shape[0] == len(text[0]) + 1 == positions.shape[0]  # text and SEP only
+    assert torch.allclose(prefix[-1], model.special(model.sep_id)[0] + voice)
+    assert torch.allclose(frames, model.pointer.frames(text[0], durations[0])[:8] + voice)
+    model.eval()  # never at inference
+    assert shared_prefix._item(model, text[0], prompts[0], durations[0], 0, 8)[0].shape[0] == \
+        len(text[0]) + prompts[0].shape[-1] + 1
+    with pytest.raises(ConfigError, match="voice_prompt_dropout"):
+        ModelConfig(alignment="durations", shared_prefix=True, voice_prompt_dropout=0.3).validate()

@@ -39,3 +39,28 @@ def test_impossible_nar_probability_is_refused(value):
 def test_llm_family_refuses_nar_probability():
     with pytest.raises(ConfigError, match="train.nar_probability is for AR\\+NAR models"):
         Config.from_dict({"model": {"family": "llm", "layout": "flat"}, "train": {"nar_probability": 0.5}})
+
+
+def test_train_trainable_trains_only_the_named_parameters():
+    from vall_e.training.module import make_optimizer
+
+    config = Config.from_dict({"model": {"d_model": 32, "n_layers": 2, "n_heads": 2, "tasks": ["tts"]},
+                               "train": {"trainable": ["text_embedding", "blocks.1"]}})
+    model = ARNARModel(config.model, VOCAB, K, CODEBOOK)
+    optimizer = make_optimizer(model, config)["optimizer"]
+    trained = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    names = {n for n, p in model.named_parameters() if id(p) in trained}
+    assert names and all(n.startswith(("text_embedding.", "blocks.1.")) for n in names)
+    assert all(not p.requires_grad for n, p in model.named_parameters() if n not in names)
+    assert not any(n.startswith("blocks.10") for n in names)  # a prefix is a whole name part
+
+
+@pytest.mark.parametrize("trainable, match", [(["no_such_module"], "names no parameter"),
+                                              ([], "non-empty list")])
+def test_train_trainable_that_names_nothing_is_refused(trainable, match):
+    from vall_e.training.module import make_optimizer
+
+    with pytest.raises(ConfigError, match=match):
+        config = Config.from_dict({"model": {"d_model": 32, "n_layers": 2, "n_heads": 2},
+                                   "train": {"trainable": trainable}})
+        make_optimizer(ARNARModel(config.model, VOCAB, K, CODEBOOK), config)

@@ -98,8 +98,10 @@ def _item(model, text_ids: torch.Tensor, prompt: torch.Tensor, durations: torch.
           start: int, end: int):
     """What every training pass over frames start..end-1 of one item needs: its prefix, the
     prefix's positions, the pass's positions and the frames' conditioning."""
-    n_text, n_prompt = len(text_ids), prompt.shape[-1]
     voice = voice_vector(model, prompt)
+    if voice is not None and model.training and float(torch.rand(())) < model.config.voice_prompt_dropout:
+        prompt = prompt[:, :0]  # the voice from the vector alone (model.voice_prompt_dropout)
+    n_text, n_prompt = len(text_ids), prompt.shape[-1]
     return (prefix_sequence(model, text_ids, prompt, voice), prefix_positions(model, n_text, n_prompt),
             pass_positions(model, n_text, n_prompt, start, end - start),
             frame_conditioning(model, text_ids, durations, start, end, voice))

@@ -16,6 +16,7 @@ import lightning as L
 import torch
 
 from vall_e.config import Config
+from vall_e.errors import ConfigError
 from vall_e.models.ar_nar import ARNARModel
 from vall_e.models.guided_attention import AttentionProbe
 from vall_e.training.schedule import warmup_cosine
@@ -86,9 +87,24 @@ class ARNARLightning(L.LightningModule):
         return make_optimizer(self.model, self.config)
 
 
+def freeze_all_but(model: torch.nn.Module, names: list[str]) -> None:
+    """``train.trainable``: only parameters named by, or under, one of ``names`` keep training."""
+    def wanted(name: str) -> bool:
+        return any(name == n or name.startswith(n + ".") for n in names)
+
+    kept = [name for name, _ in model.named_parameters() if wanted(name)]
+    if not kept:
+        raise ConfigError(f"train.trainable {names} names no parameter of this model; names look "
+                          f"like {', '.join(n for n, _ in list(model.named_parameters())[:3])}")
+    for name, param in model.named_parameters():
+        param.requires_grad_(param.requires_grad and wanted(name))
+
+
 def make_optimizer(model: torch.nn.Module, config: Config) -> dict:
     """AdamW (no decay on norms, biases and embeddings) with warm-up + cosine, per step."""
     train = config.train
+    if train.trainable is not None:
+        freeze_all_but(model, train.trainable)
     decay, no_decay = [], []
     for name, param in model.named_parameters():
         if not param.requires_grad:
