@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from vall_e.codecs.mel.features import unstack_frames
 from vall_e.errors import ConfigError
 from vall_e.models.voice_encoder import VoiceEncoder, VoiceEncoderConfig
 
@@ -61,7 +62,7 @@ class VoiceConditioning(nn.Module):
         frames = self.codebooks[0][prompt[0]]
         for level in range(1, self.levels):
             frames = frames + self.codebooks[level][prompt[level]]
-        return frames.reshape(-1, self.n_mels).T  # stacked frame 2t first, as mel_rvq unstacks
+        return unstack_frames(frames[None], self.stack)[0]
 
     def embedding(self, prompt: torch.Tensor) -> torch.Tensor:
         """The frozen encoder's unit-length embedding [voice_dim] of a non-empty prompt."""
